@@ -1,0 +1,201 @@
+"""`[tool.zerolint]` discovery and validation (tomllib, or tomli before Python 3.11)."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CODE_PATTERN = re.compile(r"^(ALL|ZL\d{0,3})$")
+DEFAULT_EXCLUDE = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
+    ".eggs", "*.egg-info", "node_modules", "site-packages", "__pypackages__", ".mypy_cache",
+    ".pytest_cache", ".ruff_cache", ".zerolint_cache", ".ipynb_checkpoints",
+)
+_LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
+_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores"}
+
+
+class ConfigError(Exception):
+    """A bad configuration: reported with exit code 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Optional[Path] = None  # the file it came from
+    select: tuple = ("ZL",)
+    ignore: tuple = ()
+    extend_select: tuple = ()
+    exclude: tuple = ()
+    extend_exclude: tuple = ()
+    per_file_ignores: tuple = ()  # ((glob, (codes...)), ...)
+
+    def is_enabled(self, code: str, path: Optional[Path] = None) -> bool:
+        if code == "ZL000":
+            return True
+        chosen = _longest_prefix(code, self.select + self.extend_select)
+        ignored = _longest_prefix(code, self.ignore + self._file_ignores(path))
+        if chosen < 0:
+            return False
+        return ignored < 0 or chosen > ignored
+
+    def _file_ignores(self, path: Optional[Path]) -> tuple:
+        if path is None or not self.per_file_ignores:
+            return ()
+        rel = _relative(path, self.root)
+        codes: list = []
+        for pattern, pattern_codes in self.per_file_ignores:
+            if _glob_match(rel, pattern):
+                codes.extend(pattern_codes)
+        return tuple(codes)
+
+    def is_excluded(self, path: Path) -> bool:
+        rel = _relative(path, self.root)
+        patterns = DEFAULT_EXCLUDE + self.exclude + self.extend_exclude
+        return any(_glob_match(rel, p) for p in patterns)
+
+    def with_overrides(self, **overrides: Any) -> "Config":
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _longest_prefix(code: str, prefixes: tuple) -> int:
+    best = -1
+    for prefix in prefixes:
+        if prefix == "ALL":
+            best = max(best, 0)
+        elif code.startswith(prefix):
+            best = max(best, len(prefix))
+    return best
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
+    except ValueError:
+        return Path(os.path.abspath(path)).as_posix()
+
+
+def _glob_match(rel: str, pattern: str) -> bool:
+    pattern = pattern.strip().rstrip("/")
+    if pattern.startswith("./"):
+        pattern = pattern[2:]
+    if not pattern:
+        return False
+    if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern + "/*"):
+        return True
+    if "/" not in pattern:
+        return any(fnmatch.fnmatchcase(part, pattern) for part in rel.split("/"))
+    return False
+
+
+def parse_codes(values: Any, key: str, origin: str) -> tuple:
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{origin}: `{key}` must be a list of rule codes, got {values!r}")
+    codes = []
+    for value in values:
+        for code in filter(None, (c.strip().upper() for c in value.split(","))):
+            if not CODE_PATTERN.match(code):
+                raise ConfigError(f"{origin}: `{key}` has {code!r}, which is not a rule code or prefix "
+                                  "(expected e.g. ZL101, ZL2 or ALL)")
+            codes.append(code)
+    return tuple(codes)
+
+
+def _parse_paths(values: Any, key: str, origin: str) -> tuple:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ConfigError(f"{origin}: `{key}` must be a list of glob patterns, got {values!r}")
+    return tuple(values)
+
+
+def from_table(table: Any, root: Path, source: Optional[Path]) -> Config:
+    origin = f"{source}: [tool.zerolint]" if source else "[tool.zerolint]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{origin} must be a table")
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    if unknown:
+        raise ConfigError(f"{origin}: unknown key `{unknown[0]}` (known keys: {', '.join(sorted(_KNOWN_KEYS))})")
+    values: dict = {}
+    for key in ("select", "ignore", "extend-select"):
+        if key in table:
+            values[key.replace("-", "_")] = parse_codes(table[key], key, origin)
+    for key in ("exclude", "extend-exclude"):
+        if key in table:
+            values[key.replace("-", "_")] = _parse_paths(table[key], key, origin)
+    if "per-file-ignores" in table:
+        pfi = table["per-file-ignores"]
+        if not isinstance(pfi, dict):
+            raise ConfigError(f"{origin}: `per-file-ignores` must be a table of glob = [codes]")
+        values["per_file_ignores"] = tuple(
+            (glob, parse_codes(codes, f"per-file-ignores.{glob}", origin)) for glob, codes in pfi.items())
+    return Config(root=root, source=source, **values)
+
+
+def load_file(path: Path) -> Config:
+    """Load a config file: a pyproject.toml ([tool.zerolint]) or a zerolint.toml (top level)."""
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        table = data.get("tool", {}).get("zerolint", {})
+    else:
+        table = data.get("tool", {}).get("zerolint", data)
+    return from_table(table, path.parent.resolve(), path)
+
+
+class ConfigFinder:
+    """The nearest pyproject.toml with [tool.zerolint], walking up from a path; cached per folder."""
+
+    def __init__(self, default_root: Path) -> None:
+        self.default = Config(root=default_root)
+        self._cache: dict[Path, Config] = {}
+
+    def for_path(self, path: Path) -> Config:
+        folder = Path(os.path.abspath(path if path.is_dir() else path.parent))
+        visited = []
+        config: Optional[Config] = None
+        current: Optional[Path] = folder
+        while current is not None:
+            if current in self._cache:
+                config = self._cache[current]
+                break
+            visited.append(current)
+            candidate = current / "pyproject.toml"
+            if candidate.is_file() and _has_zerolint_table(candidate):
+                config = load_file(candidate)
+                break
+            current = current.parent if current.parent != current else None
+        if config is None:
+            config = self.default
+        for folder in visited:
+            self._cache[folder] = config
+        return config
+
+
+def _has_zerolint_table(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError:
+        return False
+    if b"zerolint" not in raw:
+        return False
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return isinstance(data.get("tool"), dict) and "zerolint" in data["tool"]

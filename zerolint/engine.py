@@ -1,0 +1,171 @@
+"""The per-file pipeline: read, pre-check, parse once, build the model, run rules, place findings."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from .config import Config
+from .diagnostic import Finding
+
+# A file that mentions none of these cannot hold anything a rule looks for: it is not parsed.
+_RELEVANT = re.compile(rb"torch|keras|tensorflow|backward|zero_grad|\.step\(")
+_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+_FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list = field(default_factory=list)
+    parsed: bool = False
+    error: Optional[str] = None  # an internal error (a zerolint bug), reported on stderr
+
+
+def _zl000(path: str, line: int, column: int, message: str) -> Finding:
+    return Finding(path, line, column, line, column + 1, "ZL000", "unreadable-source", "error", message)
+
+
+def lint_file(path: Path, config: Config, display: Optional[str] = None) -> FileResult:
+    shown = display or str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(shown, [_zl000(shown, 1, 1, f"cannot read file: {exc.strerror or exc}")])
+    return lint_source(data, shown, config, real_path=path)
+
+
+def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Config] = None,
+                real_path: Optional[Path] = None) -> FileResult:
+    """Lint one file's contents. Never raises: bad input becomes a ZL000 finding."""
+    result = FileResult(path)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if b"\x00" in data:
+        result.findings.append(_zl000(path, 1, 1, "not a Python source file (it contains NUL bytes); "
+                                                  "exclude it or fix the file"))
+        return result
+    if not _RELEVANT.search(data):
+        return result
+    try:
+        text = _decode(data)
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        result.findings.append(_zl000(path, 1, 1, f"cannot decode file: {exc}; save it as UTF-8 or "
+                                                  "declare its encoding (PEP 263)"))
+        return result
+    if _FILE_NOQA.search(text):
+        return result
+    import libcst as cst  # lazy: `zerolint --version` and empty runs stay instant
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        result.findings.append(_syntax_error(path, text, exc))
+        return result
+    except Exception as exc:  # libcst raises a few other types on odd input
+        result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
+        return result
+    result.parsed = True
+    try:
+        result.findings.extend(_run_rules(module, text, path, config, real_path))
+    except RecursionError:
+        result.error = "input nested too deeply to analyze"
+    except Exception as exc:  # a bug in zerolint must not stop the other files
+        import traceback
+
+        result.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
+    return result
+
+
+def _syntax_error(path: str, text: str, exc: Exception) -> Finding:
+    """Locate the error with Python's own parser, whose positions and messages users know."""
+    try:
+        compile(text, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+    except SyntaxError as err:
+        return _zl000(path, err.lineno or 1, max(err.offset or 1, 1),
+                      f"syntax error, file not linted: {err.msg}")
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    line = getattr(exc, "raw_line", 1) or 1
+    column = (getattr(exc, "raw_column", 0) or 0) + 1
+    detail = str(exc).strip().splitlines()
+    return _zl000(path, line, column, "libcst cannot parse this file, not linted: "
+                  + (detail[1] if len(detail) > 1 else detail[0] if detail else "unsupported syntax"))
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    head = data.split(b"\n", 2)[:2]
+    for line in head:
+        match = re.match(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", line)
+        if match:
+            return data.decode(match.group(1).decode("ascii"))
+    return data.decode("utf-8")
+
+
+def _run_rules(module, text: str, path: str, config: Optional[Config], real_path: Optional[Path]) -> list:
+    from .model import SemanticModel
+    from .rules import all_rules
+
+    rules = [r for r in all_rules().values() if config is None or config.is_enabled(r.code, real_path)]
+    if not rules:
+        return []
+    model = SemanticModel(module, path)
+    reports = []
+    for rule in rules:
+        for report in rule.check(model):
+            reports.append((rule, report))
+    if not reports:
+        return []
+    positions = _positions(module)
+    lines = text.splitlines()
+    findings = []
+    seen = set()
+    for rule, report in reports:
+        span = positions.get(report.node)
+        if span is None:
+            continue
+        start, end = span.start, span.end
+        if _suppressed(lines, start.line, rule.code):
+            continue
+        key = (rule.code, start.line, start.column)
+        if key in seen:
+            continue
+        seen.add(key)
+        findings.append(Finding(path, start.line, start.column + 1, end.line, end.column + 1, rule.code,
+                                rule.name, rule.severity, report.message))
+    return findings
+
+
+def _positions(module):
+    """Positions for the whole tree, computed only for files that have findings.
+
+    Running PositionProvider's code generation directly skips MetadataWrapper's extra tree walk
+    (about 2x faster); the public route is the fallback if libcst's internals change.
+    """
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    try:
+        provider = PositionProvider()
+        provider._gen_impl(module)
+        return provider._computed
+    except Exception:  # pragma: no cover - depends on libcst internals
+        return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _suppressed(lines: list, line: int, code: str) -> bool:
+    if not 0 < line <= len(lines):
+        return False
+    match = _NOQA.search(lines[line - 1])
+    if match is None:
+        return False
+    codes = match.group("codes")
+    if not codes:
+        return True
+    return any(code.startswith(c.strip().upper()) for c in codes.split(","))
+
+
+def sort_findings(findings: Iterable[Finding]) -> list:
+    return sorted(findings, key=Finding.sort_key)

@@ -1,0 +1,134 @@
+"""The facts the interpreter records: functions, loops, ordered training/evaluation events.
+
+Events are recorded in source order. A call to a function defined in the same file is itself an
+event (``CALL``), so any ordered view can be *expanded* through helpers: that is how rules see a
+``zero_grad`` in a helper called from the loop, or the training step of ``train()`` called from
+``main()``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Optional
+
+import libcst as cst
+
+# Event kinds.
+ZERO_GRAD = "zero_grad"  # optimizer.zero_grad(), model.zero_grad(), p.grad = None
+BACKWARD = "backward"  # loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss)
+STEP = "step"  # optimizer.step(), scaler.step(optimizer)
+SCHEDULER_STEP = "scheduler_step"
+CLIP = "clip"
+FORWARD = "forward"  # model(x)
+LOSS = "loss"  # criterion(out, y), F.cross_entropy(out, y)
+MODE_EVAL = "mode_eval"  # model.eval(), model.train(False)
+MODE_TRAIN = "mode_train"  # model.train()
+STACK = "stack"  # torch.stack(seq), torch.tensor(nested)
+CALL = "call"  # a call to a function defined in this file
+GRAD_OFF = "grad_off"  # torch.set_grad_enabled(False) as a statement
+GRAD_ON = "grad_on"
+
+
+@dataclass(eq=False)
+class Loop:
+    node: cst.CSTNode  # For or While
+    function: "FunctionFacts"
+    parent: Optional["Loop"]
+    iter_value: Any = None  # the abstract value iterated (a Loader, say)
+    iter_text: Optional[str] = None  # the iterated expression's dotted name, e.g. "val_loader"
+    events: list = field(default_factory=list)
+
+    def ancestors(self) -> Iterator["Loop"]:
+        loop: Optional[Loop] = self
+        while loop is not None:
+            yield loop
+            loop = loop.parent
+
+
+@dataclass(eq=False)
+class Event:
+    kind: str
+    node: cst.CSTNode  # the node a finding points at
+    function: "FunctionFacts"
+    loop: Optional[Loop]  # innermost loop of the same function
+    conditional: bool  # inside an if/try/match below the innermost loop (or function top)
+    grad_off: bool  # inside no_grad/inference_mode/set_grad_enabled(False) in this function
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class CallSite:
+    node: cst.Call
+    caller: "FunctionFacts"
+    event: Event
+    args: list  # positional values
+    kwargs: dict
+
+
+@dataclass(eq=False)
+class FunctionFacts:
+    name: str
+    node: Optional[cst.FunctionDef]  # None for the module body
+    parent: Optional["FunctionFacts"] = None
+    cls: Optional["ClassFacts"] = None
+    events: list = field(default_factory=list)
+    loops: list = field(default_factory=list)
+    call_sites: list = field(default_factory=list)
+    decorated_grad_off: bool = False
+    returns: list = field(default_factory=list)
+    interpreted: bool = False
+
+    @property
+    def is_module(self) -> bool:
+        return self.node is None
+
+    @property
+    def params(self) -> list:
+        if self.node is None:
+            return []
+        p = self.node.params
+        return [*p.posonly_params, *p.params, *p.kwonly_params]
+
+
+@dataclass(eq=False)
+class ClassFacts:
+    name: str
+    node: cst.ClassDef
+    is_module: bool
+    methods: dict = field(default_factory=dict)  # name -> FunctionFacts
+    attrs: dict = field(default_factory=dict)  # self.<name> -> value
+    bases: tuple = ()
+    info: Any = None  # ModuleInfo once analyzed
+    analyzing: bool = False
+
+
+@dataclass(eq=False)
+class Expanded:
+    """An event seen through the helper calls that lead to it (outermost call first)."""
+
+    event: Event
+    via: tuple = ()  # the CALL events expanded on the way
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def grad_off(self) -> bool:
+        return self.event.grad_off or any(call.grad_off for call in self.via)
+
+    @property
+    def conditional(self) -> bool:
+        return self.event.conditional or any(call.conditional for call in self.via)
+
+
+def expand(events: list, depth: int = 4, _via: tuple = (), _seen: frozenset = frozenset()) -> list:
+    """Events in order, with each CALL replaced by the callee's events (recursively)."""
+    out: list = []
+    for event in events:
+        if event.kind == CALL:
+            callee = event.data.get("callee")
+            if callee is not None and depth > 0 and callee not in _seen:
+                out.extend(expand(callee.events, depth - 1, _via + (event,), _seen | {callee}))
+                continue
+        out.append(Expanded(event, _via))
+    return out

@@ -1,0 +1,1155 @@
+"""One abstract-interpretation pass per function that turns a libcst tree into facts.
+
+It walks statements in order with an environment of abstract values (``values.py``), and records
+the events rules care about (``facts.py``) with the loop, branch and grad-mode context they run in.
+Function parameters take the values of their call sites in the same file, so ``train(model,
+loader, criterion, optimizer)`` called from ``main()`` is read with the real model and loss.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+import libcst as cst
+
+from . import facts as F
+from . import values as V
+from .names import ImportTable, dotted
+
+_TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_OPTIMIZER_NAME = re.compile(r"(?i)(optim|^opt$|^opt[_A-Z0-9]|_opt$|_opt_|^o?pt?imizer)")
+_SCHEDULER_NAME = re.compile(r"(?i)(sched|lr_?decay|warmup)")
+_SCALER_NAME = re.compile(r"(?i)scaler")
+MODEL_WORDS = {"model", "net", "network", "classifier", "encoder", "decoder", "generator",
+               "discriminator", "netg", "netd", "backbone", "clf", "mlp", "cnn", "convnet",
+               "resnet", "transformer", "gpt", "bert", "autoencoder", "vae", "critic", "actor",
+               "policy", "student", "teacher", "regressor", "predictor"}
+
+_BUDGET = 20000  # summary interpretations per file: a guard against pathological recursion
+
+
+def tokens(text: Optional[str]) -> list[str]:
+    if not text:
+        return []
+    return [t.lower() for t in _TOKEN_SPLIT.split(text) if t]
+
+
+def last_name(text: Optional[str]) -> str:
+    return (text or "").rsplit(".", 1)[-1]
+
+
+def role_of_name(text: Optional[str]) -> Optional[str]:
+    toks = set(tokens(text))
+    if toks & V.EVAL_WORDS:
+        return "eval"
+    if toks & V.TRAIN_WORDS:
+        return "train"
+    return None
+
+
+def is_model_name(text: Optional[str]) -> bool:
+    toks = tokens(last_name(text))
+    return bool(toks) and (toks[-1] in MODEL_WORDS or "".join(toks) in MODEL_WORDS)
+
+
+def is_optimizer_name(text: Optional[str]) -> bool:
+    return bool(_OPTIMIZER_NAME.search(last_name(text)))
+
+
+def _literal_int(value: Any) -> Optional[int]:
+    if isinstance(value, V.Number) and isinstance(value.value, int) and not isinstance(value.value, bool):
+        return value.value
+    return None
+
+
+def _literal_shape(value: Any) -> Optional[tuple]:
+    if isinstance(value, V.Seq):
+        return tuple(_literal_int(item) for item in value.items)
+    n = _literal_int(value)
+    return (n,) if n is not None else None
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _kw(kwargs: dict, args: list, name: str, index: int) -> Any:
+    if name in kwargs:
+        return kwargs[name]
+    return args[index] if len(args) > index else None
+
+
+class Interpreter:
+    def __init__(self, module: cst.Module) -> None:
+        self.module = module
+        self.imports = ImportTable()
+        self.module_facts = F.FunctionFacts("<module>", None)
+        self.functions: list[F.FunctionFacts] = []
+        self.classes: list[F.ClassFacts] = []
+        self.envs: dict[Any, dict] = {}
+        self.globals: dict[str, Any] = {}
+        self.envs[self.module_facts] = self.globals
+        # interpretation state
+        self.facts = self.module_facts
+        self.env = self.globals
+        self.loop: Optional[F.Loop] = None
+        self.conditional = False
+        self.grad_off = False
+        self.recording = True
+        self.in_progress: set = set()
+        self.budget = _BUDGET
+        self._summary_returns: list = []
+
+    # ------------------------------------------------------------------ pass 1: definitions
+    def collect(self, body, parent: F.FunctionFacts, cls: Optional[F.ClassFacts]) -> None:
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self.imports.add(small)
+            elif isinstance(stmt, cst.FunctionDef):
+                facts = F.FunctionFacts(stmt.name.value, stmt, parent=parent, cls=cls)
+                facts.decorated_grad_off = any(self._is_grad_off_decorator(d.decorator) for d in stmt.decorators)
+                self.functions.append(facts)
+                if cls is not None:
+                    cls.methods[stmt.name.value] = facts
+                elif parent.is_module:
+                    self.globals[stmt.name.value] = V.Function(facts)
+                self.collect(stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else (), facts, None)
+            elif isinstance(stmt, cst.ClassDef):
+                cf = F.ClassFacts(stmt.name.value, stmt, False, bases=tuple(a.value for a in stmt.bases))
+                self.classes.append(cf)
+                if parent.is_module:
+                    self.globals[stmt.name.value] = cf
+                if isinstance(stmt.body, cst.IndentedBlock):
+                    self.collect(stmt.body.body, parent, cf)
+            else:
+                for block in _blocks(stmt):
+                    self.collect(block, parent, cls)
+
+    def _is_grad_off_decorator(self, node: cst.BaseExpression) -> bool:
+        target = node.func if isinstance(node, cst.Call) else node
+        qual = self.imports.resolve(target) or ""
+        if qual in ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad",
+                    "torch.autograd.grad_mode.no_grad"):
+            return True
+        if qual == "torch.set_grad_enabled" and isinstance(node, cst.Call) and node.args:
+            return _is_false(node.args[0].value)
+        return False
+
+    def _classify_classes(self) -> None:
+        by_name = {c.name: c for c in self.classes}
+        changed = True
+        while changed:
+            changed = False
+            for c in self.classes:
+                if c.is_module:
+                    continue
+                for base in c.bases:
+                    qual = self.imports.resolve(base) or ""
+                    local = by_name.get(dotted(base) or "")
+                    if qual.endswith(("torch.nn.Module", "LightningModule")) or qual == "torch.nn.Module" \
+                            or (local is not None and local.is_module):
+                        c.is_module = True
+                        changed = True
+                        break
+        # inherit methods from local bases
+        for c in self.classes:
+            for base in c.bases:
+                local = by_name.get(dotted(base) or "")
+                if local is not None and local is not c:
+                    for name, m in local.methods.items():
+                        c.methods.setdefault(name, m)
+
+    # ------------------------------------------------------------------ driver
+    def run(self) -> None:
+        self.collect(self.module.body, self.module_facts, None)
+        self._classify_classes()
+        self._interpret(self.module_facts, self.module.body, self.globals)
+        pending = list(self.functions)
+        while pending:
+            chosen = None
+            for fn in pending:  # callers first: a function whose call sites are all known
+                if fn.call_sites and all(cs.caller.interpreted for cs in fn.call_sites):
+                    if fn.cls is not None and fn.name != "__init__" and "__init__" in fn.cls.methods \
+                            and not fn.cls.methods["__init__"].interpreted:
+                        continue
+                    chosen = fn
+                    break
+            if chosen is None:
+                inits = [fn for fn in pending if fn.name == "__init__"]
+                chosen = inits[0] if inits else pending[0]
+            pending.remove(chosen)
+            self._interpret_function(chosen)
+
+    def _interpret_function(self, fn: F.FunctionFacts, args: Optional[list] = None,
+                            kwargs: Optional[dict] = None) -> None:
+        env: dict = {}
+        self._bind_params(fn, env, args, kwargs)
+        self.envs[fn] = env
+        body = fn.node.body.body if isinstance(fn.node.body, cst.IndentedBlock) else fn.node.body.body
+        self._interpret(fn, body, env)
+
+    def _interpret(self, fn: F.FunctionFacts, body, env: dict) -> None:
+        saved = (self.facts, self.env, self.loop, self.conditional, self.grad_off)
+        self.facts, self.env, self.loop, self.conditional = fn, env, None, False
+        self.grad_off = fn.decorated_grad_off
+        try:
+            self.block(body)
+        finally:
+            if self.recording:
+                fn.interpreted = True
+            self.facts, self.env, self.loop, self.conditional, self.grad_off = saved
+
+    def _bind_params(self, fn: F.FunctionFacts, env: dict, args, kwargs) -> None:
+        params = fn.params
+        offset = 0
+        if fn.cls is not None and params and not _is_static(fn.node):
+            env[params[0].name.value] = V.Instance(fn.cls)
+            offset = 1
+        sites = fn.call_sites if args is None else []
+        for i, param in enumerate(params[offset:]):
+            name = param.name.value
+            if args is not None:
+                value = kwargs.get(name) if name in (kwargs or {}) else (args[i] if i < len(args) else None)
+            elif sites:
+                candidates = [cs.kwargs.get(name) if name in cs.kwargs else
+                              (cs.args[i] if i < len(cs.args) else _MISSING) for cs in sites]
+                candidates = [c for c in candidates if c is not _MISSING]
+                value = candidates[0] if candidates and all(V.same_value(c, candidates[0]) for c in candidates) else None
+            else:
+                value = None
+            if value is None and param.default is not None and (args is not None or not sites):
+                value = self._quiet_eval(param.default)
+            if isinstance(value, V.Loader) and value.role is None:
+                value = V.Loader(value.dataset, role_of_name(name), value.node)
+            env[name] = value
+        for extra in (fn.node.params.star_arg, fn.node.params.star_kwarg):
+            if isinstance(extra, cst.Param):
+                env[extra.name.value] = None
+
+    def _quiet_eval(self, node: cst.BaseExpression) -> Any:
+        saved = self.recording
+        self.recording = False
+        try:
+            return self.ev(node)
+        finally:
+            self.recording = saved
+
+    # ------------------------------------------------------------------ events
+    def emit(self, kind: str, node: cst.CSTNode, **data: Any) -> None:
+        if self.recording:
+            self.emit_existing(F.Event(kind, node, self.facts, self.loop, self.conditional, self.grad_off, data))
+
+    # ------------------------------------------------------------------ statements
+    def block(self, body) -> None:
+        for stmt in body:
+            self.stmt(stmt)
+
+    def _sub(self, block, conditional: bool = True) -> None:
+        if block is None:
+            return
+        saved = self.conditional
+        self.conditional = self.conditional or conditional
+        try:
+            if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+                self.block(block.body)
+            elif isinstance(block, (cst.Else, cst.Finally)):
+                self.block(block.body.body)
+            elif isinstance(block, cst.If):
+                self.stmt(block)
+        finally:
+            self.conditional = saved
+
+    def stmt(self, stmt: cst.CSTNode) -> None:
+        t = type(stmt)
+        if t is cst.SimpleStatementLine or t is cst.SimpleStatementSuite:
+            for small in stmt.body:
+                self.small(small)
+        elif t is cst.If:
+            self.ev(stmt.test)
+            self._sub(stmt.body)
+            self._sub(stmt.orelse)
+        elif t is cst.For:
+            iter_value = self.ev(stmt.iter)
+            self._loop(stmt, iter_value, _iter_text(stmt.iter), stmt.target)
+            self._sub(stmt.orelse)
+        elif t is cst.While:
+            self.ev(stmt.test)
+            self._loop(stmt, None, None, None)
+            self._sub(stmt.orelse)
+        elif t is cst.With:
+            self._with(stmt)
+        elif t is cst.Try or t is getattr(cst, "TryStar", None):
+            self._sub(stmt.body, conditional=False)
+            for handler in stmt.handlers:
+                self._sub(handler.body)
+            self._sub(stmt.orelse)
+            self._sub(stmt.finalbody, conditional=False)
+        elif t is cst.FunctionDef:
+            for facts in self.functions:
+                if facts.node is stmt:
+                    self.env[stmt.name.value] = V.Function(facts)
+                    break
+        elif t is cst.ClassDef:
+            pass
+        elif t is getattr(cst, "Match", None):
+            self.ev(stmt.subject)
+            for case in stmt.cases:
+                self._sub(case.body)
+        else:
+            for block in _blocks(stmt):
+                self.block(block)
+
+    def _loop(self, node, iter_value, iter_text, target) -> None:
+        loop = F.Loop(node, self.facts, self.loop, iter_value, iter_text)
+        if self.recording:
+            self.facts.loops.append(loop)
+        saved = (self.loop, self.conditional)
+        self.loop, self.conditional = loop, False
+        try:
+            if target is not None:
+                self.bind(target, _element_of(iter_value))
+            self._sub(node.body, conditional=False)
+        finally:
+            self.loop, self.conditional = saved
+
+    def _with(self, stmt: cst.With) -> None:
+        grad_off = self.grad_off
+        for item in stmt.items:
+            value = self.ev(item.item)
+            if isinstance(value, V.GradContext):
+                if value.enabled is False:
+                    grad_off = True
+                elif value.enabled is True:
+                    grad_off = False
+            elif item.asname is not None:
+                self.bind(item.asname.name, value if not isinstance(value, V.GradContext) else None)
+        saved = self.grad_off
+        self.grad_off = grad_off
+        try:
+            self._sub(stmt.body, conditional=False)
+        finally:
+            self.grad_off = saved
+
+    def small(self, node: cst.CSTNode) -> None:
+        t = type(node)
+        if t is cst.Assign:
+            value = self.ev(node.value)
+            for target in node.targets:
+                self.assign_target(target.target, value, node.value)
+        elif t is cst.Expr:
+            value = self.ev(node.value)
+            if isinstance(value, V.GradContext) and value.enabled is not None:  # torch.set_grad_enabled(False)
+                self.grad_off = not value.enabled
+        elif t is cst.AnnAssign:
+            if node.value is not None:
+                value = self.ev(node.value)
+                self.assign_target(node.target, value, node.value)
+        elif t is cst.AugAssign:
+            value = self.ev(node.value)
+            self.ev(node.target)
+            if isinstance(node.target, cst.Name):
+                self.env[node.target.value] = None
+        elif t is cst.Return:
+            if node.value is not None:
+                value = self.ev(node.value)
+                if self.recording:
+                    self.facts.returns.append(value)
+                self._summary_returns.append(value)
+        elif t is cst.Import or t is cst.ImportFrom:
+            pass
+        elif t is cst.Del:
+            target = node.target
+            if isinstance(target, cst.Attribute) and target.attr.value == "grad":
+                self.emit(F.ZERO_GRAD, node)
+        elif t is cst.Raise or t is cst.Assert:
+            pass
+
+    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Attribute) and target.attr.value == "grad" and _is_none(value_node):
+            self.emit(F.ZERO_GRAD, target)
+            return
+        self.bind(target, value)
+
+    def bind(self, target: cst.CSTNode, value: Any) -> None:
+        if isinstance(target, cst.Name):
+            if isinstance(value, V.Loader) and value.role is None:
+                value = V.Loader(value.dataset, role_of_name(target.value), value.node)
+            self.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            elements = target.elements
+            items = value.items if isinstance(value, V.Seq) and len(value.items) == len(elements) else None
+            for i, element in enumerate(elements):
+                if isinstance(element, cst.StarredElement):
+                    self.bind(element.value, None)
+                else:
+                    self.bind(element.value, items[i] if items is not None else None)
+        elif isinstance(target, cst.Attribute):
+            base = self.ev(target.value)
+            if isinstance(base, V.Instance):
+                if isinstance(value, V.Loader) and value.role is None:
+                    value = V.Loader(value.dataset, role_of_name(target.attr.value), value.node)
+                base.cls.attrs[target.attr.value] = value
+        elif isinstance(target, cst.Subscript):
+            self.ev(target)
+
+    # ------------------------------------------------------------------ expressions
+    def lookup(self, name: str) -> Any:
+        if name in self.env:
+            return self.env[name]
+        fn = self.facts.parent
+        while fn is not None:
+            env = self.envs.get(fn)
+            if env is not None and name in env:
+                return env[name]
+            fn = fn.parent
+        return self.globals.get(name)
+
+    def ev(self, e: cst.BaseExpression) -> Any:  # noqa: C901 - a dispatch table
+        t = type(e)
+        if t is cst.Name:
+            return self.lookup(e.value)
+        if t is cst.Call:
+            return self.call(e)
+        if t is cst.Attribute:
+            if self.imports.resolve(e) is not None:
+                return None
+            return self.attr(self.ev(e.value), e.attr.value)
+        if t is cst.Integer or t is cst.Float:
+            try:
+                return V.Number(e.evaluated_value)
+            except Exception:  # pragma: no cover - odd literals
+                return None
+        if t is cst.UnaryOperation:
+            value = self.ev(e.expression)
+            if isinstance(value, V.Number) and isinstance(e.operator, cst.Minus):
+                return V.Number(-value.value)
+            return None
+        if t is cst.BinaryOperation:
+            return self._binop(e, self.ev(e.left), self.ev(e.right))
+        if t is cst.Tuple or t is cst.List:
+            items = []
+            for el in e.elements:
+                if isinstance(el, cst.StarredElement):
+                    self.ev(el.value)
+                    return V.Seq((), t is cst.List) if False else None
+                items.append(self.ev(el.value))
+            return V.Seq(tuple(items), t is cst.List)
+        if t is cst.Subscript:
+            base = self.ev(e.value)
+            index = None
+            for el in e.slice:
+                if isinstance(el.slice, cst.Index):
+                    index = self.ev(el.slice.value)
+                else:
+                    for part in (el.slice.lower, el.slice.upper, el.slice.step):
+                        if part is not None:
+                            self.ev(part)
+            if isinstance(base, V.Seq):
+                i = _literal_int(index)
+                if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
+                    return base.items[i]
+                return None
+            if isinstance(base, V.Tensor):
+                return base.but(units=None, shape=None, origin=e)
+            return None
+        if t in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
+            return self._comprehension(e)
+        if t is cst.IfExp:
+            self.ev(e.test)
+            a, b = self.ev(e.body), self.ev(e.orelse)
+            return a if V.same_value(a, b) else None
+        if t is cst.Await:
+            return self.ev(e.expression)
+        if t is cst.NamedExpr:
+            value = self.ev(e.value)
+            self.bind(e.target, value)
+            return value
+        if t is cst.Lambda:
+            return None
+        if t in (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis):
+            return None
+        if t is cst.BooleanOperation:
+            self.ev(e.left)
+            self.ev(e.right)
+            return None
+        if t is cst.Comparison:
+            self.ev(e.left)
+            for c in e.comparisons:
+                self.ev(c.comparator)
+            return None
+        if t is cst.Dict:
+            for el in e.elements:
+                if isinstance(el, cst.DictElement):
+                    self.ev(el.key)
+                self.ev(el.value)
+            return None
+        if t is cst.FormattedString:
+            for part in e.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    self.ev(part.expression)
+            return None
+        for child in e.children:
+            if isinstance(child, cst.BaseExpression):
+                self.ev(child)
+        return None
+
+    def _comprehension(self, e) -> Any:
+        saved = dict(self.env)
+        try:
+            comp = e.for_in
+            while comp is not None:
+                it = self.ev(comp.iter)
+                self.bind(comp.target, _element_of(it))
+                for cond in comp.ifs:
+                    self.ev(cond.test)
+                comp = comp.inner_for_in
+            if isinstance(e, cst.DictComp):
+                self.ev(e.key)
+                self.ev(e.value)
+            else:
+                self.ev(e.elt)
+        finally:
+            self.env.clear()
+            self.env.update(saved)
+        return None
+
+    def _binop(self, e: cst.BinaryOperation, left: Any, right: Any) -> Any:
+        op = type(e.operator)
+        if isinstance(left, V.Number) and isinstance(right, V.Number):
+            try:
+                if op is cst.Add:
+                    return V.Number(left.value + right.value)
+                if op is cst.Subtract:
+                    return V.Number(left.value - right.value)
+                if op is cst.Multiply:
+                    return V.Number(left.value * right.value)
+                if op is cst.Divide:
+                    return V.Number(left.value / right.value)
+                if op is cst.FloorDivide:
+                    return V.Number(left.value // right.value)
+            except Exception:
+                return None
+            return None
+        if op is cst.MatrixMultiply:
+            return V.Tensor(activation=V.LINEAR, origin=e)
+        tensor = left if isinstance(left, V.Tensor) else right if isinstance(right, V.Tensor) else None
+        if tensor is None:
+            return None
+        other = right if tensor is left else left
+        rng = None
+        if tensor.value_range is not None and isinstance(other, V.Number):
+            lo, hi = tensor.value_range
+            k = other.value
+            try:
+                if op is cst.Multiply:
+                    rng = tuple(sorted((lo * k, hi * k)))
+                elif op is cst.Divide and tensor is left and k:
+                    rng = tuple(sorted((lo / k, hi / k)))
+                elif op is cst.Add:
+                    rng = (lo + k, hi + k)
+                elif op is cst.Subtract and tensor is left:
+                    rng = (lo - k, hi - k)
+            except Exception:
+                rng = None
+        dtype = "float" if (tensor.dtype == "float" or isinstance(other, V.Number) and isinstance(other.value, float)
+                            or op is cst.Divide) else tensor.dtype
+        return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e)
+
+    def attr(self, base: Any, name: str) -> Any:
+        if isinstance(base, V.Instance):
+            return base.cls.attrs.get(name)
+        if isinstance(base, V.Module):
+            if name == "module" or name == "_orig_mod":
+                return base
+            return None
+        if isinstance(base, V.Tensor) and name == "data":
+            return base
+        return None
+
+    # ------------------------------------------------------------------ calls
+    def call(self, node: cst.Call) -> Any:
+        func = node.func
+        qual = self.imports.resolve(func) if isinstance(func, (cst.Name, cst.Attribute)) else None
+        recv = callee = None
+        method = None
+        if qual is None:
+            if isinstance(func, cst.Attribute):
+                method = func.attr.value
+                recv = self.ev(func.value)
+                if isinstance(recv, V.Instance) and method in recv.cls.attrs:
+                    callee, method = recv.cls.attrs[method], None
+            elif isinstance(func, cst.Name):
+                callee = self.lookup(func.value)
+            else:
+                callee = self.ev(func)
+        args: list = []
+        kwargs: dict = {}
+        for arg in node.args:
+            value = self.ev(arg.value)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            elif not arg.star:
+                args.append(value)
+        if qual is not None:
+            return self.library_call(qual, node, args, kwargs)
+        if method is not None:
+            return self.method_call(recv, method, node, args, kwargs)
+        return self.call_value(callee, node, args, kwargs, dotted(func))
+
+    def call_value(self, callee: Any, node: cst.Call, args: list, kwargs: dict, text: Optional[str]) -> Any:
+        if isinstance(callee, V.Module):
+            return self.forward(callee.info, node, text)
+        if isinstance(callee, V.Instance) and callee.cls.is_module:
+            return self.forward(self.module_info(callee.cls), node, text)
+        if isinstance(callee, V.Loss):
+            return self.loss(callee, node, args, kwargs)
+        if isinstance(callee, V.Function):
+            return self.local_call(callee.facts, node, args, kwargs)
+        if isinstance(callee, F.ClassFacts):
+            return self.instantiate(callee, node, args, kwargs)
+        if callee is None and text is not None and "." not in text and text in _BUILTIN_PASSTHROUGH:
+            return args[0] if args else None
+        if callee is None and text is not None and is_model_name(text):
+            self.emit(F.FORWARD, node, module=None, receiver=text)
+        if callee is None and text is not None and text == "enumerate" and args:
+            return _Enumerate(args[0])
+        return None
+
+    def forward(self, info: V.ModuleInfo, node: cst.Call, text: Optional[str]) -> Any:
+        if self.facts.cls is None or not self.facts.cls.is_module:
+            self.emit(F.FORWARD, node, module=info, receiver=text)
+        if info.returns_tuple or info.output is None and info.units is None:
+            return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
+        return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
+
+    def loss(self, loss: V.Loss, node: cst.Call, args: list, kwargs: dict) -> Any:
+        input_value = _kw(kwargs, args, "input", 0)
+        target_value = _kw(kwargs, args, "target", 1)
+        arg_nodes = [a.value for a in node.args if a.keyword is None]
+        self.emit(F.LOSS, node, loss=loss, input=input_value, target=target_value,
+                  input_node=arg_nodes[0] if arg_nodes else None,
+                  target_node=arg_nodes[1] if len(arg_nodes) > 1 else None)
+        return V.Tensor(dtype="float", shape=(), origin=node)
+
+    def local_call(self, fn: F.FunctionFacts, node: cst.Call, args: list, kwargs: dict,
+                   bound_self: Any = None) -> Any:
+        if self.recording:
+            event = F.Event(F.CALL, node, self.facts, self.loop, self.conditional, self.grad_off,
+                            {"callee": fn})
+            self.emit_existing(event)
+            fn.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs))
+        return self.summary(fn, args, kwargs)
+
+    def emit_existing(self, event: F.Event) -> None:
+        self.facts.events.append(event)
+        loop = self.loop
+        while loop is not None:
+            loop.events.append(event)
+            loop = loop.parent
+
+    def summary(self, fn: F.FunctionFacts, args: list, kwargs: dict) -> Any:
+        """The value a local function returns for these arguments (events are not recorded)."""
+        if fn in self.in_progress or self.budget <= 0 or fn.node is None:
+            return None
+        self.budget -= 1
+        self.in_progress.add(fn)
+        saved_recording, saved_returns = self.recording, self._summary_returns
+        self.recording, self._summary_returns = False, []
+        saved_env = self.envs.get(fn)
+        try:
+            self._interpret_function(fn, args, kwargs)
+            returns = self._summary_returns
+        finally:
+            self.recording, self._summary_returns = saved_recording, saved_returns
+            if saved_env is not None:
+                self.envs[fn] = saved_env
+            else:
+                self.envs.pop(fn, None)
+            self.in_progress.discard(fn)
+        if not returns:
+            return None
+        first = returns[0]
+        return first if all(V.same_value(r, first) for r in returns) else _merge_tensors(returns)
+
+    def instantiate(self, cls: F.ClassFacts, node: cst.Call, args: list, kwargs: dict) -> Any:
+        init = cls.methods.get("__init__")
+        if init is not None and self.recording:
+            event = F.Event(F.CALL, node, self.facts, self.loop, self.conditional, self.grad_off,
+                            {"callee": init})
+            self.emit_existing(event)
+            init.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs))
+        if cls.is_module:
+            return V.Module(self.module_info(cls, args, kwargs))
+        if init is not None:
+            self.summary(init, args, kwargs)
+        return V.Instance(cls)
+
+    def module_info(self, cls: F.ClassFacts, args: Optional[list] = None, kwargs: Optional[dict] = None) -> V.ModuleInfo:
+        if cls.info is not None:
+            return cls.info
+        info = V.ModuleInfo(cls.name, cls=cls)
+        if cls.analyzing:
+            return info
+        cls.analyzing = True
+        try:
+            init = cls.methods.get("__init__")
+            if init is not None:
+                self.summary(init, args or [], kwargs or {})
+            fwd = cls.methods.get("forward") or cls.methods.get("call") or cls.methods.get("__call__")
+            out = None
+            if fwd is not None:
+                params = fwd.params
+                n = max(len(params) - 1, 0)
+                out = self.summary(fwd, [V.Tensor()] * n, {})
+            if isinstance(out, V.Tensor):
+                info.output, info.units = out.activation, out.units
+            elif isinstance(out, V.Seq):
+                info.returns_tuple = True
+            modules = [v.info for v in cls.attrs.values() if isinstance(v, V.Module)]
+            flags = [m.has_dropout_or_bn for m in modules]
+            uses_functional_dropout = fwd is not None and _mentions(fwd.node, ("dropout", "batch_norm"))
+            if any(flags) or uses_functional_dropout:
+                info.has_dropout_or_bn = True
+            elif modules and all(f is False for f in flags) and not _has_unknown_children(cls):
+                info.has_dropout_or_bn = False
+        finally:
+            cls.analyzing = False
+        cls.info = info
+        return info
+
+    def method_call(self, recv: Any, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:  # noqa: C901
+        func = node.func
+        recv_text = dotted(func.value) if isinstance(func, cst.Attribute) else None
+        # methods of classes defined in this file
+        cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
+        if cls is not None and method in cls.methods:
+            return self.local_call(cls.methods[method], node, args, kwargs)
+        if method == "zero_grad":
+            self.emit(F.ZERO_GRAD, node)
+            return None
+        if method in ("backward", "manual_backward"):
+            self.emit(F.BACKWARD, node)
+            return None
+        if method == "step":
+            return self._step(recv, recv_text, node, args, kwargs)
+        if method in ("clip_grad_norm_", "clip_grad_value_"):
+            self.emit(F.CLIP, node)
+            return None
+        if method in ("eval", "train") and (isinstance(recv, V.Module) or recv is None and is_model_name(recv_text)
+                                            or isinstance(recv, V.Instance) and recv.cls.is_module):
+            mode = method
+            if method == "train" and node.args:
+                first = node.args[0].value
+                if _is_false(first):
+                    mode = "eval"
+                elif not (isinstance(first, cst.Name) and first.value == "True"):
+                    return recv
+            self.emit(F.MODE_EVAL if mode == "eval" else F.MODE_TRAIN, node, receiver=recv_text,
+                      module=recv.info if isinstance(recv, V.Module) else None)
+            return recv
+        if method == "prepare" and args:  # accelerate: returns its arguments, prepared
+            return args[0] if len(args) == 1 else V.Seq(tuple(args))
+        if method == "scale" and args and (isinstance(recv, V.Scaler) or _SCALER_NAME.search(recv_text or "")):
+            return args[0]
+        if isinstance(recv, V.Module):
+            if method in ("to", "cuda", "cpu", "float", "double", "half", "bfloat16", "requires_grad_",
+                          "to_empty", "share_memory"):
+                return recv
+            if method == "forward":
+                return self.forward(recv.info, node, recv_text)
+            return None
+        if isinstance(recv, V.Tensor):
+            return self._tensor_method(recv, method, node, args)
+        if isinstance(recv, V.Seq) and method in ("copy",):
+            return recv
+        return None
+
+    def _step(self, recv: Any, recv_text: Optional[str], node: cst.Call, args: list, kwargs: dict) -> Any:
+        closure = _kw(kwargs, args, "closure", 0)
+        if isinstance(recv, V.Optimizer) or recv is None and is_optimizer_name(recv_text) and len(node.args) <= 1:
+            if node.args and not isinstance(closure, V.Function) and not isinstance(node.args[0].value, cst.Lambda) \
+                    and (node.args[0].keyword is None or node.args[0].keyword.value != "closure"):
+                return None  # e.g. DistributedOptimizer.step(context_id): not a local gradient step
+            self.emit(F.STEP, node, closure=closure.facts if isinstance(closure, V.Function) else None,
+                      has_closure_arg=bool(node.args), optimizer=recv_text)
+        elif isinstance(recv, V.Scheduler) or recv is None and _SCHEDULER_NAME.search(last_name(recv_text)):
+            self.emit(F.SCHEDULER_STEP, node)
+        elif (isinstance(recv, V.Scaler) or recv is None and _SCALER_NAME.search(last_name(recv_text))) and node.args:
+            arg_text = dotted(node.args[0].value)
+            self.emit(F.STEP, node, closure=None, has_closure_arg=False, optimizer=arg_text)
+        return None
+
+    def _tensor_method(self, t: V.Tensor, method: str, node: cst.Call, args: list) -> Any:
+        if method in V.SHAPE_ONLY_METHODS:
+            if method in ("to", "type") or method == "to":
+                cast = self._dtype_of_args(node)
+                if cast is not None:
+                    return self._cast(t, cast, node)
+            if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
+                return t.but(origin=node)
+            return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node)
+        if method in V.FLOAT_CASTS:
+            return self._cast(t, "float", node)
+        if method in V.INT_CASTS:
+            return self._cast(t, "int", node)
+        if method == "type":
+            cast = self._dtype_of_args(node)
+            return self._cast(t, cast, node) if cast else None
+        kind = V.ACTIVATION_FUNCTIONS.get(method)
+        if kind is not None and method not in ("matmul", "mm", "bmm"):
+            return t.but(activation=kind, origin=node, encoding=None)
+        if method == "argmax":
+            return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+        if method == "max" and node.args:
+            return V.Seq((t.but(origin=node), V.Tensor(dtype="int", encoding=V.INDICES, origin=node)))
+        return None
+
+    def _dtype_of_args(self, node: cst.Call) -> Optional[str]:
+        for arg in node.args:
+            qual = self.imports.resolve(arg.value) or ""
+            name = qual.rsplit(".", 1)[-1]
+            if qual.startswith("torch.") and name in ("float", "float32", "float64", "float16", "bfloat16",
+                                                      "double", "half", "FloatTensor", "DoubleTensor"):
+                return "float"
+            if qual.startswith("torch.") and name in ("long", "int64", "int32", "int", "LongTensor", "IntTensor"):
+                return "int"
+        return None
+
+    @staticmethod
+    def _cast(t: V.Tensor, dtype: Optional[str], node: cst.CSTNode) -> V.Tensor:
+        return t.but(dtype=dtype, origin=node)
+
+    # ------------------------------------------------------------------ library knowledge
+    def library_call(self, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:  # noqa: C901
+        parts = qual.split(".")
+        name = parts[-1]
+        root = parts[0]
+        if root == "torch":
+            return self._torch_call(qual, name, parts, node, args, kwargs)
+        if root == "torchvision":
+            if len(parts) >= 3 and parts[1] == "datasets":
+                return V.Dataset(qual, train=_bool_kw(node, "train"),
+                                 yields_class_indices=name in V.CLASSIFICATION_DATASETS)
+            if len(parts) == 3 and parts[1] == "models" and name[:1].islower() and name != "get_model":
+                units = _literal_int(kwargs.get("num_classes"))
+                return V.Module(V.ModuleInfo(qual, output=V.LINEAR, units=units, has_dropout_or_bn=True))
+            return None
+        if root == "transformers":
+            if name == "from_pretrained" or name.startswith("AutoModel"):
+                return V.Module(V.ModuleInfo(qual, has_dropout_or_bn=True, starts_in_training_mode=False))
+            if name in ("AdamW", "Adafactor"):
+                return V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
+            if name.startswith("get_") and "schedule" in name:
+                return V.Scheduler(qual)
+            return None
+        if root in ("tqdm", "copy") or qual in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
+            return args[0] if args else None
+        if root in ("bitsandbytes", "apex", "timm") and name in V.OPTIMIZERS:
+            return V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
+        if qual.endswith("xla_model.optimizer_step"):
+            self.emit(F.STEP, node, closure=None, has_closure_arg=False,
+                      optimizer=dotted(node.args[0].value) if node.args else None)
+        return None
+
+    def _torch_call(self, qual: str, name: str, parts: list, node: cst.Call, args: list, kwargs: dict) -> Any:  # noqa: C901
+        sub = parts[1] if len(parts) > 2 else ""
+        if qual in ("torch.no_grad", "torch.inference_mode", "torch.autograd.no_grad"):
+            if name == "inference_mode" and node.args and _is_false(node.args[0].value):
+                return V.GradContext(True)
+            return V.GradContext(False)
+        if qual in ("torch.enable_grad",):
+            return V.GradContext(True)
+        if qual in ("torch.set_grad_enabled", "torch.autograd.set_grad_enabled"):
+            if node.args:
+                first = node.args[0].value
+                if _is_false(first):
+                    return V.GradContext(False)
+                if isinstance(first, cst.Name) and first.value == "True":
+                    return V.GradContext(True)
+            return V.GradContext(None)
+        if sub == "nn" and len(parts) == 3:
+            return self._nn_constructor(qual, name, node, args, kwargs)
+        if qual.startswith("torch.nn.parallel.") or qual.startswith("torch.nn.utils.") and name in ("weight_norm", "spectral_norm"):
+            return args[0] if args and isinstance(args[0], V.Module) else None
+        if qual.startswith("torch.nn.functional."):
+            return self._functional(qual, name, node, args, kwargs)
+        if qual.startswith("torch.optim."):
+            if "lr_scheduler" in qual:
+                return V.Scheduler(qual)
+            if name in V.OPTIMIZERS or name[:1].isupper() and name != "Optimizer":
+                return V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
+            return None
+        if name == "GradScaler":
+            return V.Scaler(qual)
+        if qual == "torch.utils.data.DataLoader":
+            dataset = _kw(kwargs, args, "dataset", 0)
+            return V.Loader(dataset if isinstance(dataset, V.Dataset) else None, None, node)
+        if qual in ("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
+                    "torch.nn.utils.clip_grad.clip_grad_norm_"):
+            self.emit(F.CLIP, node)
+            return None
+        if qual in ("torch.autograd.backward", "torch.autograd.grad"):
+            self.emit(F.BACKWARD, node, manual=name == "grad")
+            return None
+        if qual == "torch.compile":
+            return args[0] if args else None
+        if sub in ("", "special") and name in V.ACTIVATION_FUNCTIONS and len(parts) <= 3:
+            return self._activation(name, node, args, kwargs)
+        if sub == "" and len(parts) == 2:
+            return self._tensor_factory(name, node, args, kwargs)
+        return None
+
+    def _nn_constructor(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        if name in V.LOSS_FAMILY or name.endswith("Loss"):
+            kw = tuple(sorted((k, v.value if isinstance(v, V.Number) else None) for k, v in kwargs.items()))
+            return V.Loss(qual, kw)
+        if name in V.CONTAINERS:
+            return V.Module(_sequential(name, args))
+        if name in ("DataParallel",):
+            return args[0] if args and isinstance(args[0], V.Module) else None
+        if name in V.LAYER_KINDS:
+            kind = V.LAYER_KINDS[name]
+            units = None
+            if name in ("Linear", "Bilinear", "Embedding"):
+                units = _literal_int(_kw(kwargs, args, "out_features" if name != "Embedding" else "embedding_dim",
+                                         1 if name != "Bilinear" else 2))
+            elif name == "LazyLinear":
+                units = _literal_int(_kw(kwargs, args, "out_features", 0))
+            info = V.ModuleInfo(name, output=kind, units=units, has_dropout_or_bn=False)
+            if kind in (V.SIGMOID, V.SOFTMAX, V.LOG_SOFTMAX, V.TANH, V.RELU, V.OTHER) and name not in (
+                    "Transformer", "TransformerEncoder", "TransformerDecoder"):
+                info.passthrough = True  # an activation: keeps the units it is given
+            if name in ("Softmax", "LogSoftmax"):
+                info.softmax_dim = _kw(kwargs, args, "dim", 0)
+            if name.startswith("Transformer"):
+                info.has_dropout_or_bn = True
+            return V.Module(info)
+        if name in V.BATCHNORM_LAYERS or name in V.DROPOUT_LAYERS:
+            return V.Module(V.ModuleInfo(name, output=None, has_dropout_or_bn=True, passthrough=True))
+        if name in V.NORMALIZATION_LAYERS or name in V.PASSTHROUGH_LAYERS:
+            info = V.ModuleInfo(name, output=V.LINEAR if name in V.NORMALIZATION_LAYERS else None,
+                                has_dropout_or_bn=False, passthrough=name in V.PASSTHROUGH_LAYERS)
+            return V.Module(info)
+        if name in V.RECURRENT_LAYERS:
+            return V.Module(V.ModuleInfo(name, returns_tuple=True,
+                                         has_dropout_or_bn=_number(kwargs.get("dropout")) not in (None, 0, 0.0)))
+        if name == "Module":
+            return None
+        return None
+
+    def _functional(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        if name in V.LOSS_FAMILY or name.endswith("_loss") or name in ("cross_entropy", "binary_cross_entropy",
+                                                                        "kl_div", "nll_loss"):
+            return self.loss(V.Loss(qual, functional=True), node, args, kwargs)
+        if name == "one_hot":
+            source = args[0] if args else None
+            classes = _literal_int(_kw(kwargs, args, "num_classes", 1))
+            shape = source.shape + (classes,) if isinstance(source, V.Tensor) and source.shape else None
+            return V.Tensor(dtype="int", encoding=V.ONEHOT, num_classes=classes, shape=shape, origin=node)
+        if name in V.ACTIVATION_FUNCTIONS:
+            return self._activation(name, node, args, kwargs)
+        if name in ("dropout", "dropout2d", "pad", "normalize", "interpolate"):
+            return args[0] if args and name == "dropout" else None
+        return None
+
+    def _activation(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        kind = V.ACTIVATION_FUNCTIONS[name]
+        source = args[0] if args else None
+        if kind == V.LINEAR:
+            return V.Tensor(activation=V.LINEAR, dtype="float", origin=node)
+        if isinstance(source, V.Tensor):
+            return source.but(activation=kind, encoding=None, origin=node)
+        return V.Tensor(activation=kind, dtype="float", origin=node)
+
+    def _tensor_factory(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        if name == "randint":
+            numbers = [a for a in args if not isinstance(a, V.Seq)]
+            size = next((a for a in args if isinstance(a, V.Seq)), kwargs.get("size"))
+            bounds = [_literal_int(n) for n in numbers]
+            if "low" in kwargs or "high" in kwargs:
+                bounds = [_literal_int(kwargs.get("low", V.Number(0))), _literal_int(kwargs.get("high"))]
+            elif len(bounds) == 1:
+                bounds = [0, bounds[0]]
+            rng = tuple(bounds[:2]) if len(bounds) >= 2 and None not in bounds[:2] else None
+            return V.Tensor(dtype="int", encoding=V.INDICES, shape=_literal_shape(size), value_range=rng, origin=node)
+        if name in ("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "rand_like"):
+            dims = args if name != "full" else args[:1]
+            shape = _literal_shape(dims[0]) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
+                tuple(_literal_int(a) for a in dims) if dims else None
+            rng = (0.0, 1.0) if name == "rand" else None
+            return V.Tensor(dtype="float", shape=shape, value_range=rng, origin=node)
+        if name in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
+            seq = args[0] if args else None
+            if name in ("stack", "tensor") and node.args:
+                self.emit(F.STACK, node, seq=seq, function=name)
+            if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
+                first = seq.items[0]
+                shape = (len(seq.items),) + first.shape if first.shape is not None and all(
+                    isinstance(s, V.Tensor) and s.shape == first.shape for s in seq.items) else None
+                return V.Tensor(dtype=first.dtype, shape=shape, origin=node)
+            if name in ("tensor", "as_tensor", "LongTensor") and isinstance(seq, V.Seq):
+                flat = _flatten_numbers(seq)
+                if flat is not None and name != "FloatTensor":
+                    is_int = all(isinstance(v, int) for v in flat) and "dtype" not in kwargs
+                    if is_int or name == "LongTensor":
+                        return V.Tensor(dtype="int", encoding=V.INDICES, shape=_nested_shape(seq),
+                                        value_range=(min(flat), max(flat) + 1) if flat else None, origin=node)
+                    return V.Tensor(dtype="float", shape=_nested_shape(seq), origin=node)
+            return None
+        if name in ("argmax",):
+            return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+        if name in ("squeeze", "unsqueeze", "flatten", "reshape"):
+            source = args[0] if args else None
+            return source.but(shape=None, units=None, origin=node) if isinstance(source, V.Tensor) else None
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+_MISSING = object()
+_BUILTIN_PASSTHROUGH = {"iter", "list", "tuple", "sorted", "reversed"}
+
+
+class _Enumerate(V.Seq):
+    def __init__(self, inner: Any) -> None:
+        object.__setattr__(self, "items", ())
+        object.__setattr__(self, "is_list", False)
+        object.__setattr__(self, "inner", inner)
+
+
+def _element_of(value: Any) -> Any:
+    if isinstance(value, _Enumerate):
+        return V.Seq((None, _element_of(value.inner)))
+    if isinstance(value, V.Loader):
+        ds = value.dataset
+        if ds is not None and ds.yields_class_indices:
+            return V.Seq((V.Tensor(dtype="float", origin=value.node),
+                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))
+        return None
+    if isinstance(value, V.Seq) and value.items:
+        first = value.items[0]
+        return first if all(V.same_value(i, first) for i in value.items) else None
+    return None
+
+
+def _iter_text(node: cst.BaseExpression) -> Optional[str]:
+    while isinstance(node, cst.Call) and node.args:
+        node = node.args[0].value
+    if isinstance(node, cst.Subscript):
+        for el in node.slice:
+            if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString):
+                return el.slice.value.evaluated_value
+        node = node.value
+    return dotted(node)
+
+
+def _blocks(stmt: cst.CSTNode) -> list:
+    out = []
+    for attr in ("body", "orelse", "finalbody"):
+        block = getattr(stmt, attr, None)
+        if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            out.append(block.body)
+        elif isinstance(block, (cst.Else, cst.Finally)):
+            out.append(block.body.body)
+        elif isinstance(block, cst.If):
+            out.append([block])
+    for handler in getattr(stmt, "handlers", ()) or ():
+        out.append(handler.body.body)
+    for case in getattr(stmt, "cases", ()) or ():
+        out.append(case.body.body)
+    return out
+
+
+def _is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False" or \
+        isinstance(node, cst.Integer) and node.value == "0"
+
+
+def _is_static(node: cst.FunctionDef) -> bool:
+    return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _bool_kw(node: cst.Call, name: str) -> Optional[bool]:
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == name and isinstance(arg.value, cst.Name):
+            if arg.value.value in ("True", "False"):
+                return arg.value.value == "True"
+    return None
+
+
+def _number(value: Any) -> Optional[float]:
+    return value.value if isinstance(value, V.Number) else None
+
+
+def _mentions(node: cst.CSTNode, words: tuple) -> bool:
+    code = cst.Module(body=[]).code_for_node(node)
+    return any(w in code for w in words)
+
+
+def _has_unknown_children(cls: F.ClassFacts) -> bool:
+    """Attributes assigned from calls we could not read (submodules from elsewhere)."""
+    for value in cls.attrs.values():
+        if value is None:
+            return True
+    return False
+
+
+def _sequential(name: str, args: list) -> V.ModuleInfo:
+    items = list(args)
+    if len(items) == 1 and isinstance(items[0], V.Seq):  # Sequential(*layers) / ModuleList([...])
+        items = list(items[0].items)
+    modules = [v.info for v in items if isinstance(v, V.Module)]
+    info = V.ModuleInfo(name)
+    flags = [m.has_dropout_or_bn for m in modules]
+    if any(flags):
+        info.has_dropout_or_bn = True
+    elif items and len(modules) == len(items) and all(f is False for f in flags):
+        info.has_dropout_or_bn = False
+    if name != "Sequential" or not items or len(modules) != len(items):
+        return info
+    units = None
+    output = None
+    for m in modules:
+        if m.returns_tuple:
+            return info
+        if m.passthrough:
+            output = m.output or output
+            continue
+        output, units = m.output, m.units
+    info.output, info.units = output, units
+    return info
+
+
+def _merge_tensors(values: list) -> Any:
+    if all(isinstance(v, V.Module) for v in values):
+        return None
+    return None
+
+
+def _flatten_numbers(seq: V.Seq) -> Optional[list]:
+    out: list = []
+    for item in seq.items:
+        if isinstance(item, V.Number):
+            out.append(item.value)
+        elif isinstance(item, V.Seq):
+            inner = _flatten_numbers(item)
+            if inner is None:
+                return None
+            out.extend(inner)
+        else:
+            return None
+    return out
+
+
+def _nested_shape(seq: V.Seq) -> Optional[tuple]:
+    if not seq.items:
+        return (0,)
+    if all(isinstance(i, V.Number) for i in seq.items):
+        return (len(seq.items),)
+    if all(isinstance(i, V.Seq) for i in seq.items):
+        shapes = {_nested_shape(i) for i in seq.items}
+        if len(shapes) == 1:
+            inner = shapes.pop()
+            return (len(seq.items),) + inner if inner is not None else None
+    return None

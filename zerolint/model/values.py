@@ -1,0 +1,269 @@
+"""What a name can hold, as far as a static reading can tell.
+
+``None`` always means *unknown*: rules stay silent on unknown values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Optional
+
+import libcst as cst
+
+# Output kinds of a model's last op (what ``forward`` returns).
+LINEAR = "linear"  # unbounded: Linear, conv, matmul, normalization
+SIGMOID = "sigmoid"
+SOFTMAX = "softmax"
+LOG_SOFTMAX = "log_softmax"
+TANH = "tanh"
+RELU = "relu"
+OTHER = "other"  # a known op whose range no rule cares about
+
+# Target encodings.
+INDICES = "indices"  # integer class indices
+ONEHOT = "onehot"
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor and what is known of it. Every field may be None (unknown)."""
+
+    activation: Optional[str] = None  # kind of the last op that produced it (see constants above)
+    units: Optional[int] = None  # size of the last dimension where literal
+    dtype: Optional[str] = None  # "float", "int", "bool"
+    encoding: Optional[str] = None  # INDICES or ONEHOT
+    num_classes: Optional[int] = None  # for one-hot / index targets, when literal
+    shape: Optional[tuple] = None  # literal shape, entries may be None
+    value_range: Optional[tuple] = None  # (low, high) with high exclusive, where literal
+    model: Optional["ModuleInfo"] = None  # the model whose forward produced it
+    origin: Optional[cst.CSTNode] = None  # the call that made it, for messages
+
+    def but(self, **changes: Any) -> "Tensor":
+        return replace(self, **changes)
+
+
+@dataclass
+class ModuleInfo:
+    """An nn.Module: a layer, a Sequential, a class defined in the file, or a known library model."""
+
+    name: str
+    output: Optional[str] = None  # output kind of forward
+    units: Optional[int] = None  # output units where literal
+    has_dropout_or_bn: Optional[bool] = None  # None: cannot tell
+    starts_in_training_mode: Optional[bool] = True
+    returns_tuple: bool = False
+    # For layers: what applying it does to an incoming tensor (None = passes the kind through).
+    passthrough: bool = False
+    softmax_dim: Any = "unset"
+    cls: Any = None  # ClassFacts for classes defined in the file
+
+
+@dataclass(frozen=True)
+class Module:
+    """A value holding an nn.Module instance."""
+
+    info: ModuleInfo
+
+
+@dataclass(frozen=True)
+class ModuleClass:
+    """A class (defined here or known) whose instances are nn.Modules."""
+
+    name: str
+    node: Optional[cst.ClassDef] = None
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss object (``nn.BCELoss()``) or a functional loss (``F.cross_entropy``)."""
+
+    qualname: str  # canonical, e.g. "torch.nn.BCELoss" or "torch.nn.functional.cross_entropy"
+    kwargs: tuple = ()
+    functional: bool = False
+
+    @property
+    def family(self) -> Optional[str]:
+        return LOSS_FAMILY.get(self.qualname.rsplit(".", 1)[-1])
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    qualname: str
+    lr: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class Scheduler:
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Scaler:
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    qualname: Optional[str]
+    train: Optional[bool] = None
+    yields_class_indices: bool = False
+
+
+@dataclass(frozen=True)
+class Loader:
+    dataset: Optional[Dataset]
+    role: Optional[str] = None  # "train" or "eval"
+    node: Optional[cst.CSTNode] = None
+
+
+@dataclass(frozen=True)
+class Seq:
+    """A tuple or list whose elements are known (each may be None)."""
+
+    items: tuple
+    is_list: bool = False
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function defined in this file."""
+
+    facts: Any  # FunctionFacts
+
+
+@dataclass(frozen=True)
+class Number:
+    value: Any
+
+
+@dataclass(frozen=True)
+class Instance:
+    """An instance of a (non-Module) class defined in this file."""
+
+    cls: Any  # ClassFacts
+
+
+@dataclass(frozen=True)
+class GradContext:
+    """``torch.no_grad()`` and friends, as a value (for ``with`` and decorators)."""
+
+    enabled: Optional[bool]
+
+
+# ---------------------------------------------------------------------------------------------
+# Knowledge of the libraries, keyed by the last part of the canonical qualified name.
+
+LOSS_FAMILY = {
+    "BCELoss": "bce",
+    "binary_cross_entropy": "bce",
+    "BCEWithLogitsLoss": "bce_logits",
+    "binary_cross_entropy_with_logits": "bce_logits",
+    "CrossEntropyLoss": "ce",
+    "cross_entropy": "ce",
+    "NLLLoss": "nll",
+    "nll_loss": "nll",
+    "KLDivLoss": "kl",
+    "kl_div": "kl",
+    "MSELoss": "mse",
+    "mse_loss": "mse",
+    "L1Loss": "l1",
+    "l1_loss": "l1",
+    "SmoothL1Loss": "l1",
+    "smooth_l1_loss": "l1",
+    "HuberLoss": "l1",
+    "huber_loss": "l1",
+}
+
+OPTIMIZERS = {
+    "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+    "ASGD", "LBFGS", "Rprop", "SparseAdam", "Adafactor", "Lion", "AdamW8bit", "Adam8bit", "LAMB",
+    "FusedAdam", "FusedLAMB", "ZeroRedundancyOptimizer",
+}
+
+# torch.nn layers by output kind.
+LAYER_KINDS = {
+    **dict.fromkeys(
+        ["Linear", "LazyLinear", "Bilinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+         "ConvTranspose2d", "ConvTranspose3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+         "Embedding", "EmbeddingBag"], LINEAR),
+    "Sigmoid": SIGMOID,
+    "Softmax": SOFTMAX,
+    "Softmax2d": SOFTMAX,
+    "LogSoftmax": LOG_SOFTMAX,
+    "Tanh": TANH,
+    "ReLU": RELU,
+    "ReLU6": RELU,
+    **dict.fromkeys(
+        ["LeakyReLU", "PReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish", "Softplus",
+         "Hardswish", "Hardsigmoid", "Hardtanh", "Softsign", "Tanhshrink", "Threshold",
+         "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+         "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+         "AdaptiveMaxPool2d", "Upsample", "PixelShuffle", "Transformer", "TransformerEncoder",
+         "TransformerDecoder"], OTHER),
+}
+NORMALIZATION_LAYERS = {
+    "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
+    "LocalResponseNorm",
+}
+BATCHNORM_LAYERS = {"BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+                    "LazyBatchNorm2d", "LazyBatchNorm3d"}
+DROPOUT_LAYERS = {"Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+                  "FeatureAlphaDropout"}
+PASSTHROUGH_LAYERS = {"Identity", "Flatten", "Unflatten"}
+RECURRENT_LAYERS = {"RNN", "LSTM", "GRU", "MultiheadAttention"}
+# Containers whose contents we read.
+CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+
+# Element-wise functions by output kind (torch.X, torch.nn.functional.X, torch.special.X, Tensor.X).
+ACTIVATION_FUNCTIONS = {
+    "sigmoid": SIGMOID,
+    "expit": SIGMOID,
+    "softmax": SOFTMAX,
+    "log_softmax": LOG_SOFTMAX,
+    "tanh": TANH,
+    "relu": RELU,
+    "relu6": RELU,
+    "linear": LINEAR,
+    "matmul": LINEAR,
+    "mm": LINEAR,
+    "bmm": LINEAR,
+    "addmm": LINEAR,
+    "einsum": LINEAR,
+    "conv1d": LINEAR,
+    "conv2d": LINEAR,
+    "conv3d": LINEAR,
+    **dict.fromkeys(["gelu", "silu", "elu", "selu", "leaky_relu", "softplus", "mish", "hardswish",
+                     "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"], OTHER),
+}
+
+# Tensor methods and torch functions that keep what a tensor is (kind, units, encoding).
+SHAPE_ONLY_METHODS = {
+    "view", "reshape", "squeeze", "unsqueeze", "flatten", "contiguous", "clone", "detach",
+    "to", "cuda", "cpu", "permute", "transpose", "view_as", "reshape_as", "requires_grad_",
+    "type_as", "squeeze_", "unsqueeze_", "data",
+}
+FLOAT_CASTS = {"float", "double", "half", "bfloat16"}
+INT_CASTS = {"long", "int", "short", "byte"}
+
+# torchvision classification datasets: they yield (image, class index).
+CLASSIFICATION_DATASETS = {
+    "MNIST", "FashionMNIST", "KMNIST", "EMNIST", "QMNIST", "CIFAR10", "CIFAR100", "SVHN",
+    "STL10", "ImageFolder", "DatasetFolder", "ImageNet", "Caltech101", "Food101", "Flowers102",
+    "OxfordIIITPet", "StanfordCars", "GTSRB", "USPS", "SEMEION", "Omniglot", "DTD", "EuroSAT",
+    "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
+}
+
+# Tokens in names that say a loader/loop/function is for evaluation.
+EVAL_WORDS = {"eval", "evaluate", "evaluation", "test", "testing", "valid", "validate",
+              "validation", "val", "dev", "predict", "prediction", "infer", "inference", "holdout"}
+TRAIN_WORDS = {"train", "training", "trn"}
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Do two values agree well enough to merge call sites into one binding?"""
+    if a is None or b is None:
+        return a is b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Tensor):
+        return a.but(origin=None) == b.but(origin=None)
+    return a == b
