@@ -135,7 +135,7 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
             continue
         seen.add(key)
         findings.append(Finding(path, start.line, start.column + 1, end.line, end.column + 1, rule.code,
-                                rule.name, rule.severity, report.message))
+                                rule.name, report.severity or rule.severity, report.message))
     return findings
 
 

@@ -24,8 +24,14 @@ MODE_EVAL = "mode_eval"  # model.eval(), model.train(False)
 MODE_TRAIN = "mode_train"  # model.train()
 STACK = "stack"  # torch.stack(seq), torch.tensor(nested)
 CALL = "call"  # a call to a function defined in this file
-GRAD_OFF = "grad_off"  # torch.set_grad_enabled(False) as a statement
-GRAD_ON = "grad_on"
+SOFTMAX_CALL = "softmax_call"  # softmax/log_softmax applied (function, method or layer)
+OPTIMIZER_NEW = "optimizer_new"  # an optimizer constructed
+ACCUMULATE = "accumulate"  # total += <tensor>
+MANUAL_UPDATE = "manual_update"  # p -= lr * p.grad, p.data.add_(..., p.grad)
+ARGMAX = "argmax"  # argmax / max(dim) over a model output
+LAST_STEP = "last_step"  # out[:, -1] on a padded batch
+LOADER = "loader"  # a DataLoader bound to a name
+WEIGHT_INIT = "weight_init"  # a weight set to a constant
 
 
 @dataclass(eq=False)
@@ -75,6 +81,8 @@ class FunctionFacts:
     call_sites: list = field(default_factory=list)
     decorated_grad_off: bool = False
     returns: list = field(default_factory=list)
+    returned_names: set = field(default_factory=set)
+    binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
     interpreted: bool = False
 
     @property

@@ -99,6 +99,7 @@ class Interpreter:
         self.in_progress: set = set()
         self.budget = _BUDGET
         self._summary_returns: list = []
+        self.guards: list = []  # tests of the enclosing if statements (for weight-init context)
 
     # ------------------------------------------------------------------ pass 1: definitions
     def collect(self, body, parent: F.FunctionFacts, cls: Optional[F.ClassFacts]) -> None:
@@ -268,7 +269,11 @@ class Interpreter:
                 self.small(small)
         elif t is cst.If:
             self.ev(stmt.test)
-            self._sub(stmt.body)
+            self.guards.append(stmt.test)
+            try:
+                self._sub(stmt.body)
+            finally:
+                self.guards.pop()
             self._sub(stmt.orelse)
         elif t is cst.For:
             iter_value = self.ev(stmt.iter)
@@ -349,13 +354,19 @@ class Interpreter:
         elif t is cst.AugAssign:
             value = self.ev(node.value)
             self.ev(node.target)
+            if _mentions_grad(node.value):
+                self.emit(F.MANUAL_UPDATE, node)
             if isinstance(node.target, cst.Name):
+                if isinstance(node.operator, cst.AddAssign) and isinstance(value, V.Tensor) and value.loss_graph:
+                    self.emit(F.ACCUMULATE, node, target=node.target.value,
+                              init_loop=self.facts.binding_loops.get(node.target.value))
                 self.env[node.target.value] = None
         elif t is cst.Return:
             if node.value is not None:
                 value = self.ev(node.value)
                 if self.recording:
                     self.facts.returns.append(value)
+                    self.facts.returned_names.update(_names_in(node.value))
                 self._summary_returns.append(value)
         elif t is cst.Import or t is cst.ImportFrom:
             pass
@@ -374,9 +385,11 @@ class Interpreter:
 
     def bind(self, target: cst.CSTNode, value: Any) -> None:
         if isinstance(target, cst.Name):
-            if isinstance(value, V.Loader) and value.role is None:
-                value = V.Loader(value.dataset, role_of_name(target.value), value.node)
+            if isinstance(value, V.Loader):
+                value = self._bind_loader(value, target.value)
             self.env[target.value] = value
+            if self.recording:
+                self.facts.binding_loops[target.value] = self.loop
         elif isinstance(target, (cst.Tuple, cst.List)):
             elements = target.elements
             items = value.items if isinstance(value, V.Seq) and len(value.items) == len(elements) else None
@@ -388,11 +401,19 @@ class Interpreter:
         elif isinstance(target, cst.Attribute):
             base = self.ev(target.value)
             if isinstance(base, V.Instance):
-                if isinstance(value, V.Loader) and value.role is None:
-                    value = V.Loader(value.dataset, role_of_name(target.attr.value), value.node)
+                if isinstance(value, V.Loader):
+                    value = self._bind_loader(value, target.attr.value)
                 base.cls.attrs[target.attr.value] = value
         elif isinstance(target, cst.Subscript):
             self.ev(target)
+
+    def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
+        if loader.role is None:
+            loader = V.Loader(loader.dataset, role_of_name(name), loader.node, loader.dataset_role,
+                              loader.shuffled)
+        if loader.node is not None and isinstance(loader.node, cst.Call):
+            self.emit(F.LOADER, loader.node, loader=loader, name=name)
+        return loader
 
     # ------------------------------------------------------------------ expressions
     def lookup(self, name: str) -> Any:
@@ -452,7 +473,9 @@ class Interpreter:
                     return base.items[i]
                 return None
             if isinstance(base, V.Tensor):
-                return base.but(units=None, shape=None, origin=e)
+                if base.padded and _reads_last_step(e.slice, base.batch_first):
+                    self.emit(F.LAST_STEP, e, batch_first=base.batch_first)
+                return base.but(units=None, shape=None, origin=e, padded=False)
             return None
         if t in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
             return self._comprehension(e)
@@ -538,24 +561,19 @@ class Interpreter:
         if tensor is None:
             return None
         other = right if tensor is left else left
-        rng = None
-        if tensor.value_range is not None and isinstance(other, V.Number):
-            lo, hi = tensor.value_range
-            k = other.value
-            try:
-                if op is cst.Multiply:
-                    rng = tuple(sorted((lo * k, hi * k)))
-                elif op is cst.Divide and tensor is left and k:
-                    rng = tuple(sorted((lo / k, hi / k)))
-                elif op is cst.Add:
-                    rng = (lo + k, hi + k)
-                elif op is cst.Subtract and tensor is left:
-                    rng = (lo - k, hi - k)
-            except Exception:
-                rng = None
+        loss_graph = any(isinstance(v, V.Tensor) and v.loss_graph for v in (left, right))
+        rng = _range_op(op, left, right)
+        continuous = tensor.continuous
+        if isinstance(other, V.Tensor):
+            continuous = bool(tensor.continuous or other.continuous) if None not in (
+                tensor.continuous, other.continuous) else (tensor.continuous or other.continuous or None)
+        elif isinstance(other, V.Number) and isinstance(other.value, float) and op in (
+                cst.Multiply, cst.Divide) and tensor.dtype == "int":
+            continuous = None
         dtype = "float" if (tensor.dtype == "float" or isinstance(other, V.Number) and isinstance(other.value, float)
                             or op is cst.Divide) else tensor.dtype
-        return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e)
+        return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e, loss_graph=loss_graph,
+                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None)
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
@@ -600,9 +618,9 @@ class Interpreter:
 
     def call_value(self, callee: Any, node: cst.Call, args: list, kwargs: dict, text: Optional[str]) -> Any:
         if isinstance(callee, V.Module):
-            return self.forward(callee.info, node, text)
+            return self.forward(callee.info, node, text, args)
         if isinstance(callee, V.Instance) and callee.cls.is_module:
-            return self.forward(self.module_info(callee.cls), node, text)
+            return self.forward(self.module_info(callee.cls), node, text, args)
         if isinstance(callee, V.Loss):
             return self.loss(callee, node, args, kwargs)
         if isinstance(callee, V.Function):
@@ -617,9 +635,18 @@ class Interpreter:
             return _Enumerate(args[0])
         return None
 
-    def forward(self, info: V.ModuleInfo, node: cst.Call, text: Optional[str]) -> Any:
-        if self.facts.cls is None or not self.facts.cls.is_module:
-            self.emit(F.FORWARD, node, module=info, receiver=text)
+    def forward(self, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: tuple = ()) -> Any:
+        inp = args[0] if args else None
+        if info.framework == "torch" and (self.facts.cls is None or not self.facts.cls.is_module):
+            self.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
+        if info.name in V.RECURRENT_LAYERS:
+            padded = isinstance(inp, V.Tensor) and inp.padded
+            return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), None))
+        if info.passthrough and isinstance(inp, V.Tensor):
+            if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and inp.units == 1:
+                self.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=inp)
+            return inp.but(activation=info.output or inp.activation, origin=node, encoding=None,
+                           value_range=_activation_range(info.output, inp.value_range))
         if info.returns_tuple or info.output is None and info.units is None:
             return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
         return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
@@ -631,7 +658,7 @@ class Interpreter:
         self.emit(F.LOSS, node, loss=loss, input=input_value, target=target_value,
                   input_node=arg_nodes[0] if arg_nodes else None,
                   target_node=arg_nodes[1] if len(arg_nodes) > 1 else None)
-        return V.Tensor(dtype="float", shape=(), origin=node)
+        return V.Tensor(dtype="float", shape=(), origin=node, loss_graph=not self.grad_off)
 
     def local_call(self, fn: F.FunctionFacts, node: cst.Call, args: list, kwargs: dict,
                    bound_self: Any = None) -> Any:
@@ -721,7 +748,7 @@ class Interpreter:
 
     def method_call(self, recv: Any, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:  # noqa: C901
         func = node.func
-        recv_text = dotted(func.value) if isinstance(func, cst.Attribute) else None
+        recv_text = _receiver_text(func.value) if isinstance(func, cst.Attribute) else None
         # methods of classes defined in this file
         cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
         if cls is not None and method in cls.methods:
@@ -730,8 +757,17 @@ class Interpreter:
             self.emit(F.ZERO_GRAD, node)
             return None
         if method in ("backward", "manual_backward"):
-            self.emit(F.BACKWARD, node)
+            receiver = recv_text if not node.args or method == "backward" and recv_text and not (
+                _SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text) \
+                else dotted(node.args[0].value)
+            self.emit(F.BACKWARD, node, receiver=receiver)
             return None
+        if method in ("fill_", "zero_", "normal_", "uniform_") and _is_weight(recv_text):
+            if method in ("fill_", "zero_"):
+                self.emit(F.WEIGHT_INIT, node, target=recv_text, guards=tuple(self.guards), keras=False)
+            return None
+        if method in ("add_", "sub_", "copy_", "addcdiv_", "add", "sub") and any(_mentions_grad(a.value) for a in node.args):
+            self.emit(F.MANUAL_UPDATE, node)
         if method == "step":
             return self._step(recv, recv_text, node, args, kwargs)
         if method in ("clip_grad_norm_", "clip_grad_value_"):
@@ -753,12 +789,14 @@ class Interpreter:
             return args[0] if len(args) == 1 else V.Seq(tuple(args))
         if method == "scale" and args and (isinstance(recv, V.Scaler) or _SCALER_NAME.search(recv_text or "")):
             return args[0]
+        if isinstance(recv, V.Module) and recv.info.framework == "keras":
+            return self._keras_method(recv.info, method, node, args, kwargs)
         if isinstance(recv, V.Module):
             if method in ("to", "cuda", "cpu", "float", "double", "half", "bfloat16", "requires_grad_",
                           "to_empty", "share_memory"):
                 return recv
             if method == "forward":
-                return self.forward(recv.info, node, recv_text)
+                return self.forward(recv.info, node, recv_text, tuple(args))
             return None
         if isinstance(recv, V.Tensor):
             return self._tensor_method(recv, method, node, args)
@@ -788,32 +826,50 @@ class Interpreter:
                 if cast is not None:
                     return self._cast(t, cast, node)
             if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
-                return t.but(origin=node)
+                return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
             return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node)
         if method in V.FLOAT_CASTS:
             return self._cast(t, "float", node)
         if method in V.INT_CASTS:
             return self._cast(t, "int", node)
-        if method == "type":
+        if method in ("type", "astype"):
             cast = self._dtype_of_args(node)
-            return self._cast(t, cast, node) if cast else None
+            return self._cast(t, cast, node) if cast else t.but(origin=node)
         kind = V.ACTIVATION_FUNCTIONS.get(method)
         if kind is not None and method not in ("matmul", "mm", "bmm"):
-            return t.but(activation=kind, origin=node, encoding=None)
-        if method == "argmax":
-            return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
-        if method == "max" and node.args:
-            return V.Seq((t.but(origin=node), V.Tensor(dtype="int", encoding=V.INDICES, origin=node)))
+            if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
+                self._softmax_event(node, t, node.args[0].value if node.args else None, bool(node.args))
+            return t.but(activation=kind, origin=node, encoding=None, loss_graph=False,
+                         value_range=_activation_range(kind, t.value_range))
+        if method in ("argmax", "max") and (node.args or method == "argmax"):
+            self.emit(F.ARGMAX, node, input=t)
+            indices = V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+            return indices if method == "argmax" else V.Seq((t.but(origin=node), indices))
+        if method in ("round", "floor", "ceil", "sign"):
+            return t.but(continuous=False, origin=node)
+        if method in ("item", "tolist", "numpy"):
+            return None
         return None
+
+    def _softmax_event(self, node: cst.Call, t: Any, dim_node: Optional[cst.BaseExpression], dim_given: bool) -> None:
+        dim = _literal_int(self._quiet_eval(dim_node)) if dim_node is not None else None
+        units = t.units if isinstance(t, V.Tensor) else None
+        self.emit(F.SOFTMAX_CALL, node, single_unit=units == 1, dim_given=dim_given, dim=dim, input=t)
 
     def _dtype_of_args(self, node: cst.Call) -> Optional[str]:
         for arg in node.args:
             qual = self.imports.resolve(arg.value) or ""
             name = qual.rsplit(".", 1)[-1]
-            if qual.startswith("torch.") and name in ("float", "float32", "float64", "float16", "bfloat16",
-                                                      "double", "half", "FloatTensor", "DoubleTensor"):
+            if isinstance(arg.value, cst.SimpleString):
+                name = arg.value.evaluated_value
+                qual = "torch." + str(name)
+            elif isinstance(arg.value, cst.Name) and arg.value.value in ("float", "int"):
+                name, qual = arg.value.value, "torch." + arg.value.value
+            if qual.startswith(("torch.", "numpy.")) and name in ("float", "float32", "float64", "float16", "bfloat16",
+                                                                  "double", "half", "FloatTensor", "DoubleTensor"):
                 return "float"
-            if qual.startswith("torch.") and name in ("long", "int64", "int32", "int", "LongTensor", "IntTensor"):
+            if qual.startswith(("torch.", "numpy.")) and name in ("long", "int64", "int32", "int", "LongTensor",
+                                                                  "IntTensor", "uint8"):
                 return "int"
         return None
 
@@ -827,8 +883,17 @@ class Interpreter:
         name = parts[-1]
         root = parts[0]
         if root == "torch":
-            return self._torch_call(qual, name, parts, node, args, kwargs)
+            value = self._torch_call(qual, name, parts, node, args, kwargs)
+            if isinstance(value, V.Optimizer):
+                self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
+            return value
+        if root == "numpy":
+            return self._numpy_call(qual, name, parts, node, args, kwargs)
+        if root == "keras":
+            return self._keras_call(qual, name, parts, node, args, kwargs)
         if root == "torchvision":
+            if qual in ("torchvision.io.read_image", "torchvision.io.decode_image"):
+                return V.Tensor(dtype="int", value_range=(0, 255), origin=node)
             if len(parts) >= 3 and parts[1] == "datasets":
                 return V.Dataset(qual, train=_bool_kw(node, "train"),
                                  yields_class_indices=name in V.CLASSIFICATION_DATASETS)
@@ -840,7 +905,9 @@ class Interpreter:
             if name == "from_pretrained" or name.startswith("AutoModel"):
                 return V.Module(V.ModuleInfo(qual, has_dropout_or_bn=True, starts_in_training_mode=False))
             if name in ("AdamW", "Adafactor"):
-                return V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
+                value = V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
+                self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
+                return value
             if name.startswith("get_") and "schedule" in name:
                 return V.Scheduler(qual)
             return None
@@ -875,6 +942,13 @@ class Interpreter:
             return args[0] if args and isinstance(args[0], V.Module) else None
         if qual.startswith("torch.nn.functional."):
             return self._functional(qual, name, node, args, kwargs)
+        if qual.startswith("torch.nn.utils.rnn."):
+            return self._rnn_utils(name, node, args, kwargs)
+        if qual.startswith("torch.nn.init.") and name in ("zeros_", "ones_", "constant_") and node.args:
+            target = dotted(node.args[0].value)
+            if _is_weight(target):
+                self.emit(F.WEIGHT_INIT, node, target=target, guards=tuple(self.guards), keras=False)
+            return None
         if qual.startswith("torch.optim."):
             if "lr_scheduler" in qual:
                 return V.Scheduler(qual)
@@ -885,7 +959,22 @@ class Interpreter:
             return V.Scaler(qual)
         if qual == "torch.utils.data.DataLoader":
             dataset = _kw(kwargs, args, "dataset", 0)
-            return V.Loader(dataset if isinstance(dataset, V.Dataset) else None, None, node)
+            dataset_node = _arg_node(node, "dataset", 0)
+            dataset_role = role_of_name(dotted(dataset_node)) if dataset_node is not None else None
+            if isinstance(dataset, V.Dataset) and dataset.train is not None:
+                dataset_role = "train" if dataset.train else "eval"
+            keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+            shuffled: Optional[bool] = False
+            if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
+                shuffled = True
+            elif "shuffle" in keywords:
+                shuffled = None if not isinstance(keywords["shuffle"], cst.Name) else keywords["shuffle"].value == "True"
+            elif isinstance(dataset, V.Instance) and dataset.cls.name and _is_iterable_dataset(dataset.cls):
+                shuffled = None
+            elif any(a.star for a in node.args) or "iter" in (dotted(dataset_node) or "").lower() \
+                    or "stream" in (dotted(dataset_node) or "").lower():
+                shuffled = None
+            return V.Loader(dataset if isinstance(dataset, V.Dataset) else None, None, node, dataset_role, shuffled)
         if qual in ("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
                     "torch.nn.utils.clip_grad.clip_grad_norm_"):
             self.emit(F.CLIP, node)
@@ -906,6 +995,7 @@ class Interpreter:
             kw = tuple(sorted((k, v.value if isinstance(v, V.Number) else None) for k, v in kwargs.items()))
             return V.Loss(qual, kw)
         if name in V.CONTAINERS:
+            self._check_sequence(node, args)
             return V.Module(_sequential(name, args))
         if name in ("DataParallel",):
             return args[0] if args and isinstance(args[0], V.Module) else None
@@ -923,6 +1013,8 @@ class Interpreter:
                 info.passthrough = True  # an activation: keeps the units it is given
             if name in ("Softmax", "LogSoftmax"):
                 info.softmax_dim = _kw(kwargs, args, "dim", 0)
+                dim_node = _arg_node(node, "dim", 0)
+                self._softmax_event(node, None, dim_node, dim_node is not None)
             if name.startswith("Transformer"):
                 info.has_dropout_or_bn = True
             return V.Module(info)
@@ -933,10 +1025,162 @@ class Interpreter:
                                 has_dropout_or_bn=False, passthrough=name in V.PASSTHROUGH_LAYERS)
             return V.Module(info)
         if name in V.RECURRENT_LAYERS:
-            return V.Module(V.ModuleInfo(name, returns_tuple=True,
+            return V.Module(V.ModuleInfo(name, returns_tuple=True, batch_first=_bool_kw(node, "batch_first") or False,
                                          has_dropout_or_bn=_number(kwargs.get("dropout")) not in (None, 0, 0.0)))
         if name == "Module":
             return None
+        return None
+
+    def _check_sequence(self, node: cst.Call, args: list) -> None:
+        """A softmax layer right after a one-unit layer in Sequential(...) is constantly 1.0."""
+        units = None
+        for arg, value in zip(node.args, args):
+            if not isinstance(value, V.Module) or arg.star:
+                return
+            info = value.info
+            if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and info.passthrough and units == 1:
+                self.emit(F.SOFTMAX_CALL, arg.value, single_unit=True, dim_given=True, dim=None, input=None)
+            if not info.passthrough:
+                units = info.units
+
+    def _rnn_utils(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        batch_first = _bool_kw(node, "batch_first") or False
+        if name == "pad_packed_sequence":
+            return V.Seq((V.Tensor(padded=True, batch_first=batch_first, origin=node), None))
+        if name == "pad_sequence":
+            return V.Tensor(padded=True, batch_first=batch_first, origin=node)
+        return None
+
+    def _numpy_call(self, qual: str, name: str, parts: list, node: cst.Call, args: list, kwargs: dict) -> Any:
+        sub = parts[1] if len(parts) > 2 else ""
+        if sub == "random":
+            if name in ("rand", "random", "random_sample", "uniform"):
+                lo = _number(_kw(kwargs, args, "low", 0)) if name == "uniform" else 0.0
+                hi = _number(_kw(kwargs, args, "high", 1)) if name == "uniform" else 1.0
+                rng = (lo, hi) if lo is not None and hi is not None else None
+                if name == "uniform" and not node.args and not kwargs:
+                    rng = (0.0, 1.0)
+                return V.Tensor(dtype="float", value_range=rng, continuous=True, origin=node,
+                                dim_names=_dim_names(node))
+            if name in ("randn", "normal", "standard_normal"):
+                return V.Tensor(dtype="float", value_range=_UNBOUNDED, continuous=True, origin=node)
+            if name == "randint":
+                low, high = _literal_int(_kw(kwargs, args, "low", 0)), _literal_int(_kw(kwargs, args, "high", 1))
+                if "high" not in kwargs and len(args) < 2 or high is None and len(args) >= 2 and not isinstance(args[1], V.Number):
+                    low, high = 0, low
+                rng = (low, high - 1) if low is not None and high is not None else None
+                shape = _literal_shape(args[2]) if len(args) > 2 else _literal_shape(kwargs.get("size"))
+                return V.Tensor(dtype="int", encoding=V.INDICES, value_range=rng, continuous=False,
+                                shape=shape, origin=node)
+            return None
+        if name == "where" and len(args) == 3 and all(isinstance(a, V.Number) for a in args[1:]):
+            values = [args[1].value, args[2].value]
+            is_int = all(isinstance(v, int) for v in values)
+            return V.Tensor(dtype="int" if is_int else "float", encoding=V.INDICES if is_int else None,
+                            value_range=(min(values), max(values)), continuous=False, origin=node)
+        if name in ("array", "asarray"):
+            seq = args[0] if args else None
+            if isinstance(seq, V.Tensor):
+                return seq
+            flat = _flatten_numbers(seq) if isinstance(seq, V.Seq) else None
+            if flat:
+                is_int = all(isinstance(v, int) for v in flat)
+                return V.Tensor(dtype="int" if is_int else "float", encoding=V.INDICES if is_int else None,
+                                value_range=(min(flat), max(flat)), continuous=not is_int, origin=node)
+            return None
+        if name == "argmax" and (len(args) > 1 or "axis" in kwargs):
+            self.emit(F.ARGMAX, node, input=args[0] if args else None)
+            return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+        if name in ("zeros", "ones"):
+            value = 0.0 if name == "zeros" else 1.0
+            return V.Tensor(dtype="float", value_range=(value, value), origin=node)
+        return None
+
+    # ------------------------------------------------------------------ Keras (read, never imported)
+    def _keras_call(self, qual: str, name: str, parts: list, node: cst.Call, args: list, kwargs: dict) -> Any:  # noqa: C901
+        group = parts[1] if len(parts) > 2 else ""
+        if name == "Sequential":
+            info = V.ModuleInfo("Sequential", framework="keras", has_dropout_or_bn=False)
+            layers = args[0] if args else kwargs.get("layers")
+            if isinstance(layers, V.Seq):
+                for layer in layers.items:
+                    _keras_add(info, layer)
+            return V.Module(info)
+        if name in ("Model", "Functional") and group in ("", "models"):
+            outputs = _kw(kwargs, args, "outputs", 1)
+            info = V.ModuleInfo("Model", framework="keras")
+            if isinstance(outputs, V.Tensor):
+                info.output, info.units = outputs.activation, outputs.units
+            return V.Module(info)
+        if name == "Input" or name == "InputLayer":
+            return V.Tensor(dtype="float", origin=node)
+        if group == "layers":
+            return self._keras_layer(name, node, args, kwargs)
+        if group == "optimizers":
+            lr = _number(_kw(kwargs, args, "learning_rate", 0))
+            if lr is None:
+                lr = _number(kwargs.get("lr"))
+            value = V.Optimizer(qual, lr)
+            self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
+            return value
+        if group == "losses":
+            return _keras_loss_from_node(qual, node)
+        if qual.endswith("utils.to_categorical"):
+            classes = _literal_int(_kw(kwargs, args, "num_classes", 1))
+            return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False,
+                            value_range=(0, 1), origin=node)
+        if group == "datasets" and name == "load_data":
+            dataset = parts[2] if len(parts) > 3 else ""
+            if dataset in ("mnist", "fashion_mnist", "cifar10", "cifar100"):
+                images = V.Tensor(dtype="int", value_range=(0, 255), origin=node)
+                labels = V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
+                return V.Seq((V.Seq((images, labels)), V.Seq((images, labels))))
+        return None
+
+    def _keras_layer(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        activation = _keras_activation(self.imports, _arg_node(node, "activation", 1 if name == "Dense" else 99))
+        init = _arg_node(node, "kernel_initializer", 99)
+        if init is not None and _is_constant_initializer(self.imports, init):
+            self.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True)
+        if name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "BatchNormalization", "GaussianDropout",
+                    "AlphaDropout"):
+            return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=True))
+        if name in ("Flatten", "Reshape", "InputLayer", "Permute", "RepeatVector"):
+            return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=False))
+        if name in ("Activation", "Softmax", "ReLU"):
+            kind = {"Softmax": V.SOFTMAX, "ReLU": V.RELU}.get(name) or _keras_activation(
+                self.imports, _arg_node(node, "activation", 0)) or V.OTHER
+            return V.Module(V.ModuleInfo(name, output=kind, framework="keras", passthrough=True,
+                                         has_dropout_or_bn=False))
+        units = _literal_int(_kw(kwargs, args, "units", 0)) if name == "Dense" else None
+        if name == "Dense" and units == 1 and activation == V.SOFTMAX:
+            self.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=None)
+        if name == "Dense" or name.startswith("Conv"):
+            output = activation or V.LINEAR
+        else:
+            output = activation or V.OTHER
+        return V.Module(V.ModuleInfo(name, output=output, units=units, framework="keras", has_dropout_or_bn=False))
+
+    def _keras_method(self, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+        if method == "add" and args:
+            _keras_add(info, args[0])
+        elif method == "compile":
+            loss_node = _arg_node(node, "loss", 1)
+            loss = _keras_loss_spec(self.imports, loss_node) if loss_node is not None else None
+            if loss is not None and self.recording:
+                out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+                event = F.Event(F.LOSS, node, self.facts, self.loop, self.conditional, self.grad_off,
+                                {"loss": loss, "input": out, "target": None, "input_node": None,
+                                 "target_node": None})
+                self.emit_existing(event)
+                info.loss_event = event
+        elif method in ("fit", "train_on_batch"):
+            x, y = _kw(kwargs, args, "x", 0), _kw(kwargs, args, "y", 1)
+            event = info.loss_event
+            if event is not None and self.recording:
+                event.data.update(target=y, data_node=node, fit_input=x)
+        elif method in ("predict", "predict_on_batch", "__call__"):
+            return V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
         return None
 
     def _functional(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
@@ -957,11 +1201,15 @@ class Interpreter:
     def _activation(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         kind = V.ACTIVATION_FUNCTIONS[name]
         source = args[0] if args else None
+        if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
+            dim_node = _arg_node(node, "dim", 1)
+            self._softmax_event(node, source, dim_node, dim_node is not None)
         if kind == V.LINEAR:
             return V.Tensor(activation=V.LINEAR, dtype="float", origin=node)
         if isinstance(source, V.Tensor):
-            return source.but(activation=kind, encoding=None, origin=node)
-        return V.Tensor(activation=kind, dtype="float", origin=node)
+            return source.but(activation=kind, encoding=None, origin=node, loss_graph=False,
+                              value_range=_activation_range(kind, source.value_range))
+        return V.Tensor(activation=kind, dtype="float", origin=node, value_range=_activation_range(kind, None))
 
     def _tensor_factory(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name == "randint":
@@ -972,14 +1220,18 @@ class Interpreter:
                 bounds = [_literal_int(kwargs.get("low", V.Number(0))), _literal_int(kwargs.get("high"))]
             elif len(bounds) == 1:
                 bounds = [0, bounds[0]]
-            rng = tuple(bounds[:2]) if len(bounds) >= 2 and None not in bounds[:2] else None
-            return V.Tensor(dtype="int", encoding=V.INDICES, shape=_literal_shape(size), value_range=rng, origin=node)
-        if name in ("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "rand_like"):
+            rng = (bounds[0], bounds[1] - 1) if len(bounds) >= 2 and None not in bounds[:2] else None
+            return V.Tensor(dtype="int", encoding=V.INDICES, shape=_literal_shape(size), value_range=rng,
+                            continuous=False, origin=node)
+        if name in ("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "rand_like", "normal"):
             dims = args if name != "full" else args[:1]
             shape = _literal_shape(dims[0]) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
                 tuple(_literal_int(a) for a in dims) if dims else None
-            rng = (0.0, 1.0) if name == "rand" else None
-            return V.Tensor(dtype="float", shape=shape, value_range=rng, origin=node)
+            rng = {"rand": (0.0, 1.0), "rand_like": (0.0, 1.0), "randn": _UNBOUNDED, "randn_like": _UNBOUNDED,
+                   "normal": _UNBOUNDED, "zeros": (0.0, 0.0), "ones": (1.0, 1.0)}.get(name)
+            return V.Tensor(dtype="float", shape=shape, value_range=rng, origin=node,
+                            continuous=name in ("rand", "randn", "rand_like", "randn_like", "normal") or None,
+                            dim_names=_dim_names(node))
         if name in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
             seq = args[0] if args else None
             if name in ("stack", "tensor") and node.args:
@@ -995,11 +1247,14 @@ class Interpreter:
                     is_int = all(isinstance(v, int) for v in flat) and "dtype" not in kwargs
                     if is_int or name == "LongTensor":
                         return V.Tensor(dtype="int", encoding=V.INDICES, shape=_nested_shape(seq),
-                                        value_range=(min(flat), max(flat) + 1) if flat else None, origin=node)
+                                        value_range=(min(flat), max(flat)) if flat else None, origin=node,
+                                        continuous=False)
                     return V.Tensor(dtype="float", shape=_nested_shape(seq), origin=node)
             return None
-        if name in ("argmax",):
-            return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+        if name in ("argmax", "max") and len(node.args) + len(kwargs) >= 2:
+            self.emit(F.ARGMAX, node, input=args[0] if args else None)
+            indices = V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+            return indices if name == "argmax" else V.Seq((args[0] if args else None, indices))
         if name in ("squeeze", "unsqueeze", "flatten", "reshape"):
             source = args[0] if args else None
             return source.but(shape=None, units=None, origin=node) if isinstance(source, V.Tensor) else None
@@ -1008,6 +1263,7 @@ class Interpreter:
 
 # ---------------------------------------------------------------------------------------------
 _MISSING = object()
+_UNBOUNDED = (float("-inf"), float("inf"))
 _BUILTIN_PASSTHROUGH = {"iter", "list", "tuple", "sorted", "reversed"}
 
 
@@ -1031,6 +1287,16 @@ def _element_of(value: Any) -> Any:
         first = value.items[0]
         return first if all(V.same_value(i, first) for i in value.items) else None
     return None
+
+
+_CHAIN_METHODS = {"to", "cpu", "cuda", "float", "double", "half", "train", "eval", "module", "requires_grad_"}
+
+
+def _receiver_text(node: cst.BaseExpression) -> Optional[str]:
+    """`model` for `model.to(device).train()`: the object a method chain starts from."""
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _CHAIN_METHODS:
+        node = node.func.value
+    return dotted(node)
 
 
 def _iter_text(node: cst.BaseExpression) -> Optional[str]:
@@ -1152,4 +1418,174 @@ def _nested_shape(seq: V.Seq) -> Optional[tuple]:
         if len(shapes) == 1:
             inner = shapes.pop()
             return (len(seq.items),) + inner if inner is not None else None
+    return None
+
+
+def _activation_range(kind: Optional[str], before: Optional[tuple]) -> Optional[tuple]:
+    if kind in (V.SIGMOID, V.SOFTMAX):
+        return (0.0, 1.0)
+    if kind == V.TANH:
+        return (-1.0, 1.0)
+    if kind == V.LOG_SOFTMAX:
+        return (float("-inf"), 0.0)
+    if kind == V.RELU:
+        return (0.0, before[1]) if before is not None else (0.0, float("inf"))
+    return before if kind is None else None
+
+
+def _range_op(op: type, left: Any, right: Any) -> Optional[tuple]:
+    """Interval arithmetic on inclusive (low, high) ranges of tensors and numbers."""
+    def interval(v: Any) -> Optional[tuple]:
+        if isinstance(v, V.Number) and isinstance(v.value, (int, float)):
+            return (v.value, v.value)
+        if isinstance(v, V.Tensor):
+            return v.value_range
+        return None
+
+    a, b = interval(left), interval(right)
+    if a is None or b is None:
+        return None
+    try:
+        if op is cst.Add:
+            return (a[0] + b[0], a[1] + b[1])
+        if op is cst.Subtract:
+            return (a[0] - b[1], a[1] - b[0])
+        if op is cst.Multiply:
+            products = [x * y for x in a for y in b if not (x == 0 and abs(y) == float("inf") or y == 0 and abs(x) == float("inf"))]
+            return (min(products), max(products)) if products else None
+        if op is cst.Divide and b[0] == b[1] and b[0]:
+            quotients = [a[0] / b[0], a[1] / b[0]]
+            return (min(quotients), max(quotients))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return None
+
+
+def _mentions_grad(node: cst.CSTNode) -> bool:
+    """Does an expression read some ``.grad`` (a manual parameter update)?"""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Attribute):
+            if current.attr.value == "grad":
+                return True
+            stack.append(current.value)
+        elif isinstance(current, cst.BinaryOperation):
+            stack.extend((current.left, current.right))
+        elif isinstance(current, cst.UnaryOperation):
+            stack.append(current.expression)
+        elif isinstance(current, cst.Call):
+            stack.append(current.func)
+            stack.extend(a.value for a in current.args)
+    return False
+
+
+def _names_in(node: cst.BaseExpression) -> set:
+    if isinstance(node, cst.Name):
+        return {node.value}
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return {el.value.value for el in node.elements if isinstance(el.value, cst.Name)}
+    return set()
+
+
+def _reads_last_step(elements, batch_first: Optional[bool]) -> bool:
+    """``out[:, -1]`` (batch first) or ``out[-1]`` (time first)."""
+    def is_minus_one(el) -> bool:
+        return isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.UnaryOperation) and \
+            isinstance(el.slice.value.operator, cst.Minus) and isinstance(el.slice.value.expression, cst.Integer) \
+            and el.slice.value.expression.value == "1"
+
+    def is_full(el) -> bool:
+        return isinstance(el.slice, cst.Slice) and el.slice.lower is None and el.slice.upper is None
+
+    if batch_first:
+        return len(elements) >= 2 and is_full(elements[0]) and is_minus_one(elements[1])
+    return len(elements) >= 1 and is_minus_one(elements[0])
+
+
+def _arg_node(node: cst.Call, keyword: str, index: int) -> Optional[cst.BaseExpression]:
+    positional = 0
+    for arg in node.args:
+        if arg.keyword is not None:
+            if arg.keyword.value == keyword:
+                return arg.value
+        elif not arg.star:
+            if positional == index:
+                return arg.value
+            positional += 1
+    return None
+
+
+def _is_iterable_dataset(cls: F.ClassFacts) -> bool:
+    return any((dotted(b) or "").endswith("IterableDataset") for b in cls.bases)
+
+
+def _is_weight(text: Optional[str]) -> bool:
+    if not text:
+        return False
+    parts = text.split(".")
+    if parts[-1] == "data":
+        parts = parts[:-1]
+    return bool(parts) and parts[-1] == "weight"
+
+
+def _dim_names(node: cst.Call) -> Optional[tuple]:
+    names = tuple(dotted(a.value) for a in node.args if a.keyword is None and not a.star)
+    return names if names and all(names) else None
+
+
+def _keras_add(info: V.ModuleInfo, layer: Any) -> None:
+    if not isinstance(layer, V.Module):
+        info.output = info.units = None
+        info.has_dropout_or_bn = None if info.has_dropout_or_bn is False else info.has_dropout_or_bn
+        return
+    layer_info = layer.info
+    if layer_info.has_dropout_or_bn:
+        info.has_dropout_or_bn = True
+    if layer_info.passthrough:
+        info.output = layer_info.output or info.output
+    else:
+        info.output, info.units = layer_info.output, layer_info.units
+
+
+def _keras_activation(imports: ImportTable, node: Optional[cst.BaseExpression]) -> Optional[str]:
+    if node is None:
+        return None
+    if isinstance(node, cst.SimpleString):
+        return V.KERAS_ACTIVATIONS.get(str(node.evaluated_value).lower(), V.OTHER)
+    if isinstance(node, cst.Name) and node.value == "None":
+        return V.LINEAR
+    qual = imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    if qual:
+        return V.KERAS_ACTIVATIONS.get(qual.rsplit(".", 1)[-1].lower(), V.OTHER)
+    return V.OTHER
+
+
+def _is_constant_initializer(imports: ImportTable, node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString):
+        return str(node.evaluated_value).lower() in ("zeros", "ones", "constant", "zero")
+    target = node.func if isinstance(node, cst.Call) else node
+    qual = imports.resolve(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+    return bool(qual) and qual.rsplit(".", 1)[-1] in ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
+
+
+def _keras_loss_from_node(qual: str, node: cst.Call) -> V.Loss:
+    from_logits = _bool_kw(node, "from_logits") or False
+    name = qual.rsplit(".", 1)[-1]
+    return V.Loss(qual, keras_sparse="sparse" in name.lower(), from_logits=from_logits)
+
+
+def _keras_loss_spec(imports: ImportTable, node: cst.BaseExpression) -> Optional[V.Loss]:
+    """A Keras loss as written in compile(loss=...): a string, a function or a loss object."""
+    if isinstance(node, cst.SimpleString):
+        name = str(node.evaluated_value)
+        return V.Loss(f"keras.losses.{name}", keras_sparse="sparse" in name.lower())
+    if isinstance(node, cst.Call):
+        qual = imports.resolve(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None
+        if qual and qual.startswith("keras."):
+            return _keras_loss_from_node(qual, node)
+        return None
+    qual = imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    if qual and qual.startswith("keras."):
+        return V.Loss(qual, keras_sparse="sparse" in qual.rsplit(".", 1)[-1].lower())
     return None

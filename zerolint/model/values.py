@@ -33,7 +33,12 @@ class Tensor:
     encoding: Optional[str] = None  # INDICES or ONEHOT
     num_classes: Optional[int] = None  # for one-hot / index targets, when literal
     shape: Optional[tuple] = None  # literal shape, entries may be None
-    value_range: Optional[tuple] = None  # (low, high) with high exclusive, where literal
+    value_range: Optional[tuple] = None  # inclusive (low, high), +-inf for unbounded, where known
+    continuous: Optional[bool] = None  # real-valued data (regression-like) rather than labels
+    loss_graph: bool = False  # a loss value that still holds its autograd graph
+    padded: bool = False  # output of pad_packed_sequence / an RNN over a padded batch
+    batch_first: Optional[bool] = None  # layout of a padded sequence batch
+    dim_names: Optional[tuple] = None  # the names the shape was built from, e.g. ("seq_len", "batch")
     model: Optional["ModuleInfo"] = None  # the model whose forward produced it
     origin: Optional[cst.CSTNode] = None  # the call that made it, for messages
 
@@ -55,6 +60,9 @@ class ModuleInfo:
     passthrough: bool = False
     softmax_dim: Any = "unset"
     cls: Any = None  # ClassFacts for classes defined in the file
+    framework: str = "torch"  # or "keras"
+    batch_first: Optional[bool] = None  # for recurrent layers (or models with one)
+    loss_event: Any = None  # Keras: the LOSS event recorded at compile()
 
 
 @dataclass(frozen=True)
@@ -74,15 +82,36 @@ class ModuleClass:
 
 @dataclass(frozen=True)
 class Loss:
-    """A loss object (``nn.BCELoss()``) or a functional loss (``F.cross_entropy``)."""
+    """A loss object (``nn.BCELoss()``), a functional loss (``F.cross_entropy``) or a Keras loss."""
 
     qualname: str  # canonical, e.g. "torch.nn.BCELoss" or "torch.nn.functional.cross_entropy"
     kwargs: tuple = ()
     functional: bool = False
+    keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
+    from_logits: bool = False  # Keras only
 
     @property
     def family(self) -> Optional[str]:
-        return LOSS_FAMILY.get(self.qualname.rsplit(".", 1)[-1])
+        name = self.qualname.rsplit(".", 1)[-1]
+        if self.keras_sparse is not None or self.qualname.startswith("keras."):
+            family = KERAS_LOSS_FAMILY.get(name.lower().replace("_", ""))
+            if family == "bce" and self.from_logits:
+                return "bce_logits"
+            if family == "ce" and not self.from_logits:
+                return "ce_prob"
+            return family
+        return LOSS_FAMILY.get(name)
+
+    @property
+    def is_keras(self) -> bool:
+        return self.qualname.startswith("keras.")
+
+    @property
+    def label(self) -> str:
+        name = self.qualname.rsplit(".", 1)[-1]
+        if self.is_keras:
+            return f"Keras `{name}`"
+        return f"F.{name}" if self.functional else f"nn.{name}"
 
 
 @dataclass(frozen=True)
@@ -111,8 +140,10 @@ class Dataset:
 @dataclass(frozen=True)
 class Loader:
     dataset: Optional[Dataset]
-    role: Optional[str] = None  # "train" or "eval"
+    role: Optional[str] = None  # "train" or "eval", from the name it is bound to
     node: Optional[cst.CSTNode] = None
+    dataset_role: Optional[str] = None  # "train"/"eval" from the dataset (train=True, its name)
+    shuffled: Optional[bool] = None  # shuffle=True or a sampler; False when neither; None: unknown
 
 
 @dataclass(frozen=True)
@@ -172,6 +203,22 @@ LOSS_FAMILY = {
     "HuberLoss": "l1",
     "huber_loss": "l1",
 }
+
+KERAS_LOSS_FAMILY = {
+    "binarycrossentropy": "bce",
+    "categoricalcrossentropy": "ce",
+    "sparsecategoricalcrossentropy": "ce",
+    "kldivergence": "kl_prob",
+    "kld": "kl_prob",
+    "meansquarederror": "mse",
+    "mse": "mse",
+    "meanabsoluteerror": "l1",
+    "mae": "l1",
+    "huber": "l1",
+}
+KERAS_ACTIVATIONS = {"sigmoid": SIGMOID, "softmax": SOFTMAX, "linear": LINEAR, "tanh": TANH,
+                     "relu": RELU, "log_softmax": LOG_SOFTMAX}
+ADAPTIVE_OPTIMIZERS = {"Adam", "AdamW", "RMSprop", "Adamax", "NAdam", "Nadam", "RAdam"}
 
 OPTIMIZERS = {
     "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",

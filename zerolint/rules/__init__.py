@@ -5,7 +5,7 @@ Rule modules register themselves on import; ``all_rules()`` imports each family 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Optional
 
 import libcst as cst
 
@@ -18,6 +18,7 @@ class Report:
 
     node: cst.CSTNode
     message: str
+    severity: Optional[str] = None  # overrides the rule's severity for this finding
 
 
 class Rule:
@@ -31,7 +32,7 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
-_FAMILIES = ("loss", "step", "evaluation", "data")
+_FAMILIES = ("loss", "step", "evaluation", "data", "init")
 
 
 def register(cls: type[Rule]) -> type[Rule]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model import SemanticModel, facts as F, values as V
-from . import Report, Rule, register
+from . import Report, Rule, register, source
 
 
 def _lengths(seq: V.Seq) -> list:
@@ -37,3 +37,106 @@ class StackRaggedSequences(Rule):
                     f"torch.{event.data['function']} over sequences of different lengths ({shown}): "
                     "this raises a size error, and truncating to fit feeds the model garbage. Pad "
                     "first (torch.nn.utils.rnn.pad_sequence) and pack with pack_padded_sequence."))
+
+
+@register
+class LastStepOfPaddedOutput(Rule):
+    code = "ZL402"
+    name = "last-step-of-padded-output"
+    summary = "out[:, -1] on a padded RNN output reads padding for shorter sequences"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.LAST_STEP):
+            yield Report(event.node, (
+                f"`{source(event.node)}` takes the last time step of a padded batch: for every sequence "
+                "shorter than the longest it reads padding, so the classifier sees garbage. Use the final "
+                "hidden state h_n of the packed RNN, or gather the step at `lengths - 1`."))
+
+
+@register
+class TrainLoaderWithoutShuffle(Rule):
+    code = "ZL403"
+    name = "train-loader-without-shuffle"
+    severity = "warning"
+    summary = "a training DataLoader without shuffle=True or a sampler"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        classifies = any(e.data["loss"].family in ("ce", "ce_prob", "nll", "bce", "bce_logits")
+                         for e in model.events(F.LOSS))
+        for event in model.events(F.LOADER):
+            loader = event.data["loader"]
+            if classifies and loader.shuffled is False and loader.role == "train" and loader.dataset_role != "eval":
+                yield Report(event.node, (
+                    f"training loader `{event.data['name']}` does not shuffle: batches arrive in dataset "
+                    "order (often sorted by class), so each step sees one class and the model oscillates "
+                    "instead of learning. Pass `shuffle=True` (or a sampler)."))
+
+
+_SCALE_LIMIT = 50
+
+
+@register
+class UnnormalizedInputs(Rule):
+    code = "ZL404"
+    name = "unnormalized-inputs"
+    severity = "warning"
+    summary = "inputs on a large scale fed to the model unscaled"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.FORWARD):
+            yield from self._check(event.node, event.data.get("input"))
+        for event in model.events(F.LOSS):
+            if "fit_input" in event.data:
+                yield from self._check(event.data["data_node"], event.data["fit_input"])
+
+    @staticmethod
+    def _check(node, inp) -> Iterable[Report]:
+        if not isinstance(inp, V.Tensor) or inp.value_range is None:
+            return
+        low, high = inp.value_range
+        bound = max(abs(low), abs(high))
+        if _SCALE_LIMIT < bound < float("inf"):
+            yield Report(node, (
+                f"the model's inputs range up to {bound:g} and are not scaled: with inputs this large the "
+                "first layer saturates and gradients are huge or vanish, so the loss stalls. Standardize "
+                "((x - mean) / std) or min-max scale the inputs (divide pixels by 255)."))
+
+
+_SEQ_WORDS = {"seq", "seq_len", "seq_length", "sequence_length", "time_steps", "timesteps", "steps", "t", "max_len"}
+_BATCH_WORDS = {"batch", "batch_size", "bs", "n_batch", "num_samples", "n"}
+
+
+def _layout(names: tuple) -> str | None:
+    if len(names) != 3:
+        return None
+    first, second = (n.rsplit(".", 1)[-1].lower() for n in names[:2])
+    if first in _SEQ_WORDS and second in _BATCH_WORDS:
+        return "time-first"
+    if first in _BATCH_WORDS and second in _SEQ_WORDS:
+        return "batch-first"
+    return None
+
+
+@register
+class RNNBatchFirstMismatch(Rule):
+    code = "ZL405"
+    name = "rnn-batch-first-mismatch"
+    summary = "an RNN's batch_first does not match the layout of the tensor fed to it"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.FORWARD):
+            info = event.data.get("module")
+            inp = event.data.get("input")
+            if info is None or not isinstance(inp, V.Tensor) or not inp.dim_names:
+                continue
+            batch_first = info.batch_first
+            layout = _layout(inp.dim_names)
+            if batch_first is None or layout is None:
+                continue
+            if batch_first and layout == "time-first" or not batch_first and layout == "batch-first":
+                built = ", ".join(inp.dim_names)
+                expected = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
+                yield Report(event.node, (
+                    f"the input is built as ({built}) but the RNN was created with batch_first="
+                    f"{batch_first} and reads {expected}: time steps and samples are swapped, so the model "
+                    f"learns across the batch. Match the layout (batch_first={not batch_first}) or permute."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..model import SemanticModel, facts as F, regions
+from ..model import SemanticModel, facts as F, regions, values as V
 from . import Report, Rule, register
 
 _WHERE = {
@@ -61,3 +61,75 @@ class EvalWithoutModelEval(Rule):
                 f"{name} is evaluated in training mode: it has Dropout/BatchNorm, which drop units and "
                 "use batch statistics, so the reported accuracy is noisy and wrong. Call model.eval() "
                 "before evaluating and model.train() before training again."))
+
+
+@register
+class TrainModeNotRestored(Rule):
+    code = "ZL303"
+    name = "train-mode-not-restored"
+    summary = "model.eval() in the epoch loop, and the next iteration trains without model.train()"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for fn in model.functions:
+            for loop in fn.loops:
+                events = F.expand(loop.events)
+                kinds = [i.kind for i in events]
+                if F.MODE_EVAL not in kinds or not (F.BACKWARD in kinds or F.STEP in kinds):
+                    continue
+                first_train = next(i for i, k in enumerate(kinds) if k in (F.BACKWARD, F.STEP))
+                cyclic = events[first_train + 1:] + events[:first_train]
+                last_mode = next((i for i in reversed(cyclic) if i.kind in (F.MODE_EVAL, F.MODE_TRAIN)), None)
+                if last_mode is None or last_mode.kind != F.MODE_EVAL:
+                    continue
+                info = last_mode.event.data.get("module")
+                if info is not None and info.has_dropout_or_bn is False:
+                    continue
+                node = last_mode.via[0].node if last_mode.via else last_mode.event.node
+                yield Report(node, (
+                    "the model is switched to eval mode inside the training loop and the next iteration "
+                    "trains without calling model.train(): Dropout stays off and BatchNorm stops learning "
+                    "its statistics for the rest of training. Call model.train() at the start of each "
+                    "training epoch."))
+
+
+@register
+class EvalOnTrainingData(Rule):
+    code = "ZL304"
+    name = "eval-on-training-data"
+    severity = "warning"
+    summary = "the evaluation loop iterates the training loader or dataset"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for fn in model.functions:
+            if not regions.is_eval_function(fn) or model.is_test_file:
+                continue
+            for loop in fn.loops:
+                value = loop.iter_value
+                if isinstance(value, V.Loader) and (value.role == "train" or value.dataset_role == "train"):
+                    yield Report(loop.node.iter, (
+                        f"`{fn.name}` evaluates on the training data (the loader passed in is the training "
+                        "loader): the reported accuracy measures memorization, not generalization. Pass "
+                        "the validation or test loader."))
+        for event in model.events(F.LOADER):
+            loader = event.data["loader"]
+            if loader.role == "eval" and loader.dataset_role == "train":
+                yield Report(event.node, (
+                    f"`{event.data['name']}` is an evaluation loader built on the training dataset: "
+                    "evaluation measures memorization, not generalization. Build it on the validation/test "
+                    "split (e.g. `train=False`)."))
+
+
+@register
+class ArgmaxSingleLogit(Rule):
+    code = "ZL305"
+    name = "argmax-single-logit"
+    summary = "argmax/max(dim=1) over a one-unit output: predictions are always class 0"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.ARGMAX):
+            inp = event.data.get("input")
+            if isinstance(inp, V.Tensor) and inp.units == 1 and inp.model is not None:
+                yield Report(event.node, (
+                    f"argmax over the output of `{inp.model.name}`, which has a single unit: the argmax "
+                    "of one value is always 0, so every prediction is class 0 and accuracy is the share "
+                    "of class 0. Threshold instead: `(logits > 0)` or `(torch.sigmoid(logits) > 0.5)`."))

@@ -1,22 +1,15 @@
 """ZL1xx: the contract between what the model outputs and what the loss expects."""
 from __future__ import annotations
 
+import math
 from typing import Iterable, Optional
+
+import libcst as cst
 
 from ..model import SemanticModel, facts as F, values as V
 from . import Report, Rule, register
 
-_OUTPUT_WORDS = {
-    V.LINEAR: "a Linear/conv layer with no activation (raw logits)",
-    V.SIGMOID: "a sigmoid",
-    V.SOFTMAX: "a softmax",
-    V.LOG_SOFTMAX: "a log_softmax",
-}
-
-
-def loss_label(loss: V.Loss) -> str:
-    name = loss.qualname.rsplit(".", 1)[-1]
-    return f"F.{name}" if loss.functional else f"nn.{name}"
+LOGITS = "a Linear/conv layer with no activation (raw logits)"
 
 
 def producer(t: V.Tensor) -> str:
@@ -32,6 +25,32 @@ def loss_events(model: SemanticModel, *families: str) -> Iterable[tuple[F.Event,
             yield event, loss, event.data.get("input"), event.data.get("target")
 
 
+def data_site(event: F.Event) -> cst.CSTNode:
+    """Where the targets enter: the loss call, or Keras `fit(...)` when the loss was set in compile()."""
+    return event.data.get("data_node") or event.node
+
+
+def _tensor(value: object) -> Optional[V.Tensor]:
+    return value if isinstance(value, V.Tensor) else None
+
+
+def _units(value: object) -> Optional[int]:
+    t = _tensor(value)
+    return t.units if t is not None else None
+
+
+def _range_text(rng: tuple) -> str:
+    def fmt(x: float) -> str:
+        if math.isinf(x):
+            return "-inf" if x < 0 else "inf"
+        return f"{x:g}"
+    return f"[{fmt(rng[0])}, {fmt(rng[1])}]"
+
+
+def outside(rng: Optional[tuple], low: float, high: float) -> bool:
+    return rng is not None and (rng[0] < low or rng[1] > high)
+
+
 @register
 class BCEOnLogits(Rule):
     code = "ZL101"
@@ -41,15 +60,44 @@ class BCEOnLogits(Rule):
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp, _ in loss_events(model, "bce"):
             if isinstance(inp, V.Tensor) and inp.activation == V.LINEAR:
+                fix = ("pass `from_logits=True` (keras.losses.BinaryCrossentropy(from_logits=True)) or give the "
+                       "last Dense `activation=\"sigmoid\"`" if loss.is_keras else
+                       "use nn.BCEWithLogitsLoss (F.binary_cross_entropy_with_logits) on the logits, or apply "
+                       "torch.sigmoid before the loss")
                 yield Report(event.node, (
-                    f"{loss_label(loss)} is fed raw logits: {producer(inp)} ends in "
-                    f"{_OUTPUT_WORDS[V.LINEAR]}, so the loss sees values outside [0, 1] and training "
-                    "stalls or fails. Use nn.BCEWithLogitsLoss (F.binary_cross_entropy_with_logits) on "
-                    "the logits, or apply torch.sigmoid before the loss."))
+                    f"{loss.label} is fed raw logits: {producer(inp)} ends in {LOGITS}, so the loss sees "
+                    f"values outside [0, 1] and training stalls or fails. Instead, {fix}."))
 
 
-def _units(inp: object) -> Optional[int]:
-    return inp.units if isinstance(inp, V.Tensor) else None
+@register
+class SigmoidBeforeBCEWithLogits(Rule):
+    code = "ZL102"
+    name = "sigmoid-before-bce-with-logits"
+    summary = "BCEWithLogitsLoss (or from_logits=True) fed a sigmoid output"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, _ in loss_events(model, "bce_logits"):
+            if isinstance(inp, V.Tensor) and inp.activation == V.SIGMOID:
+                yield Report(event.node, (
+                    f"{loss.label} applies its own sigmoid, but {producer(inp)} is already a sigmoid: the "
+                    "loss sees sigmoid(sigmoid(x)), squeezed into [0.5, 0.73], and gradients almost vanish. "
+                    "Feed the raw logits (drop the sigmoid), or use a probability loss."))
+
+
+@register
+class SoftmaxBeforeCrossEntropy(Rule):
+    code = "ZL103"
+    name = "softmax-before-cross-entropy"
+    summary = "CrossEntropyLoss (or from_logits=True) fed softmax/log_softmax output"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, _ in loss_events(model, "ce"):
+            if isinstance(inp, V.Tensor) and inp.activation in (V.SOFTMAX, V.LOG_SOFTMAX):
+                what = "already a softmax" if inp.activation == V.SOFTMAX else "already a log_softmax"
+                yield Report(event.node, (
+                    f"{loss.label} applies log_softmax itself, but {producer(inp)} is {what}: the double "
+                    "normalization flattens the outputs and gradients shrink until the loss stops moving. "
+                    "Feed the raw logits; keep the softmax for predictions only."))
 
 
 @register
@@ -59,10 +107,14 @@ class CrossEntropyTargetEncoding(Rule):
     summary = "cross-entropy targets in the wrong encoding (float-cast indices, integer one-hot, class count)"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, target in loss_events(model, "ce"):
-            if not isinstance(target, V.Tensor):
+        for event, loss, inp, target in loss_events(model, "ce", "ce_prob"):
+            target = _tensor(target)
+            if target is None:
                 continue
-            label = loss_label(loss)
+            if loss.is_keras:
+                yield from self._keras(event, loss, target)
+                continue
+            label = loss.label
             if target.encoding == V.INDICES and target.dtype == "float":
                 yield Report(event.node, (
                     f"{label} gets class indices cast to float: float targets are read as class "
@@ -79,3 +131,173 @@ class CrossEntropyTargetEncoding(Rule):
                     f"{label} gets one-hot targets with {target.num_classes} classes but the model "
                     f"outputs {_units(inp)} units: shapes disagree. Use `num_classes={_units(inp)}` or "
                     "pass class indices."))
+
+    @staticmethod
+    def _keras(event: F.Event, loss: V.Loss, target: V.Tensor) -> Iterable[Report]:
+        if not loss.keras_sparse and target.encoding == V.INDICES and target.dtype == "int":
+            yield Report(data_site(event), (
+                f"{loss.label} expects one-hot labels, but the labels are integer class indices: the "
+                "loss compares each index with a probability vector and accuracy stays near 0. Use "
+                "`sparse_categorical_crossentropy`, or one-hot the labels with keras.utils.to_categorical."))
+        elif loss.keras_sparse and target.encoding == V.ONEHOT:
+            yield Report(data_site(event), (
+                f"{loss.label} expects integer class indices, but the labels are one-hot: shapes "
+                "disagree or every sample is read as class 0/1. Use `categorical_crossentropy`, or pass "
+                "the indices (argmax of the one-hot labels)."))
+
+
+@register
+class BCETargetOutOfRange(Rule):
+    code = "ZL105"
+    name = "bce-target-out-of-range"
+    summary = "BCE-family targets provably outside [0, 1]"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, _, target in loss_events(model, "bce", "bce_logits"):
+            target = _tensor(target)
+            if target is None or target.continuous or not outside(target.value_range, 0, 1):
+                continue
+            yield Report(data_site(event), (
+                f"{loss.label} gets targets in {_range_text(target.value_range)}, but binary "
+                "cross-entropy needs targets in [0, 1]: the loss is meaningless (or negative) and "
+                "accuracy stays at 0. Use cross-entropy over the classes, or scale/binarize the targets."))
+
+
+@register
+class CrossEntropySingleLogit(Rule):
+    code = "ZL106"
+    name = "cross-entropy-single-logit"
+    summary = "cross-entropy on an output with exactly one unit"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, _ in loss_events(model, "ce", "ce_prob"):
+            if _units(inp) == 1:
+                yield Report(event.node, (
+                    f"{loss.label} over {producer(inp)}, which has a single unit: a softmax over one "
+                    "class is always 1, so the loss is identically 0 and nothing learns. For two classes "
+                    "use one logit with BCEWithLogitsLoss (binary_crossentropy), or output 2 units."))
+
+
+@register
+class NLLWithoutLogSoftmax(Rule):
+    code = "ZL107"
+    name = "nll-without-log-softmax"
+    summary = "NLLLoss/nll_loss fed something other than log-probabilities"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, _ in loss_events(model, "nll"):
+            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
+                what = "raw logits" if inp.activation == V.LINEAR else "softmax probabilities (not their log)"
+                yield Report(event.node, (
+                    f"{loss.label} expects log-probabilities but gets {what} from {producer(inp)}: the "
+                    "loss is unbounded below (or has the wrong gradients) and accuracy does not improve. "
+                    "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."))
+
+
+@register
+class LossTaskMismatch(Rule):
+    code = "ZL108"
+    name = "loss-task-mismatch"
+    summary = "regression loss on class targets, or classification loss on continuous targets"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, target in loss_events(model, "bce", "bce_logits", "ce", "ce_prob", "nll"):
+            target = _tensor(target)
+            if target is not None and target.continuous and target.dtype == "float" \
+                    and outside(target.value_range, 0, 1) and target.encoding is None:
+                yield Report(data_site(event), (
+                    f"{loss.label} is a classification loss, but the targets are continuous values in "
+                    f"{_range_text(target.value_range)} (a regression target): the loss cannot fit them "
+                    "and accuracy is meaningless. Use a regression loss (MSELoss / mean_squared_error)."))
+        for event, loss, inp, target in loss_events(model, "mse", "l1"):
+            target = _tensor(target)
+            if target is None or target.encoding != V.INDICES or target.dtype != "int":
+                continue
+            units = _units(inp)
+            activation = inp.activation if isinstance(inp, V.Tensor) else None
+            if units is not None and units > 1 or activation in (V.SOFTMAX, V.LOG_SOFTMAX):
+                yield Report(data_site(event), (
+                    f"{loss.label} is a regression loss, but the targets are class indices and the model "
+                    "outputs one score per class: the model is pushed to output the index number. Use "
+                    "CrossEntropyLoss (sparse_categorical_crossentropy) for classification."))
+
+
+@register
+class SoftmaxDim(Rule):
+    code = "ZL109"
+    name = "softmax-dim"
+    summary = "softmax/log_softmax with no dim, or dim=0 on a batched output"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.SOFTMAX_CALL):
+            if event.data.get("single_unit"):
+                continue
+            inp = event.data.get("input")
+            if not event.data.get("dim_given"):
+                yield Report(event.node, (
+                    "softmax without `dim`: PyTorch guesses the dimension (dim=0 for 1-D and 3-D input), "
+                    "which normalizes across the batch instead of the classes for some shapes. Pass "
+                    "`dim=1` (or `dim=-1`) explicitly."))
+            elif event.data.get("dim") == 0 and isinstance(inp, V.Tensor) and inp.model is not None:
+                yield Report(event.node, (
+                    "softmax over dim=0 of a batched (N, C) model output normalizes across the batch, not "
+                    "the classes: each sample's scores depend on the others and predictions are wrong. Use "
+                    "`dim=1` (or `dim=-1`)."))
+
+
+@register
+class BoundedOutputUnscaledTarget(Rule):
+    code = "ZL110"
+    name = "bounded-output-unscaled-target"
+    summary = "sigmoid/tanh output trained with a regression loss on targets outside its range"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        bounds = {V.SIGMOID: (0.0, 1.0, "sigmoid"), V.TANH: (-1.0, 1.0, "tanh")}
+        for event, loss, inp, target in loss_events(model, "mse", "l1"):
+            target = _tensor(target)
+            if not isinstance(inp, V.Tensor) or inp.activation not in bounds or target is None:
+                continue
+            low, high, name = bounds[inp.activation]
+            if outside(target.value_range, low, high):
+                yield Report(data_site(event), (
+                    f"{producer(inp).capitalize()} ends in a {name}, bounded to [{low:g}, {high:g}], but the "
+                    f"targets lie in {_range_text(target.value_range)}: the output saturates and the loss "
+                    "plateaus. Scale the targets into range, or drop the final activation."))
+
+
+@register
+class SoftmaxSingleUnit(Rule):
+    code = "ZL111"
+    name = "softmax-single-unit"
+    summary = "softmax over a single unit: the output is constantly 1.0"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.SOFTMAX_CALL):
+            if event.data.get("single_unit"):
+                yield Report(event.node, (
+                    "softmax over a single unit always outputs 1.0, whatever the input: the model cannot "
+                    "express anything and accuracy is the share of one class. For binary outputs use "
+                    "a sigmoid (activation=\"sigmoid\"), or give the layer one unit per class."))
+
+
+@register
+class ProbabilityLossOnLogits(Rule):
+    code = "ZL112"
+    name = "probability-loss-on-logits"
+    summary = "a loss that expects probabilities (Keras crossentropy, KLDivLoss) fed raw outputs"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event, loss, inp, _ in loss_events(model, "ce_prob"):
+            if isinstance(inp, V.Tensor) and inp.activation == V.LINEAR:
+                yield Report(event.node, (
+                    f"{loss.label} expects probabilities, but {producer(inp)} ends in a Dense layer with no "
+                    "softmax: the loss clips the raw scores and training stalls. Pass `from_logits=True` "
+                    "(e.g. keras.losses.SparseCategoricalCrossentropy(from_logits=True)) or add "
+                    "`activation=\"softmax\"` to the last layer."))
+        for event, loss, inp, _ in loss_events(model, "kl"):
+            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
+                what = "raw outputs" if inp.activation == V.LINEAR else "probabilities"
+                yield Report(event.node, (
+                    f"{loss.label} expects log-probabilities as input but gets {what} from "
+                    f"{producer(inp)}: the divergence is wrong and can go negative. Apply "
+                    "log_softmax(dim=-1) to the input."))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..model import SemanticModel, facts as F, regions
+from ..model import SemanticModel, facts as F, regions, values as V
 from . import Report, Rule, register, source
 
 
@@ -55,3 +55,213 @@ class StepBeforeBackward(Rule):
                         "so it applies zero or stale gradients and the loss stays flat. Call "
                         "loss.backward() first, then optimizer.step()."))
                     break
+
+
+def _receiver(event: F.Event) -> str | None:
+    text = source(event.node)
+    return text.rsplit(".", 1)[0] if "." in text else None
+
+
+@register
+class ZeroGradAfterBackward(Rule):
+    code = "ZL203"
+    name = "zero-grad-after-backward"
+    summary = "gradients cleared between backward() and step()"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for clear in model.events(F.ZERO_GRAD):
+            owner = _receiver(clear)
+            for iteration in regions.iterations(clear):
+                at = regions.position(iteration, clear)
+                if at < 0:
+                    continue
+                before = [i.kind for i in iteration[:at]]
+                following = iteration[at + 1:]
+                next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
+                if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
+                        and owner and next_step.event.data.get("optimizer") == owner:
+                    yield Report(clear.node, (
+                        f"`{source(clear.node)}` runs after loss.backward() and before "
+                        f"`{source(next_step.event.node)}`: the step applies zero gradients and the loss "
+                        "stays flat. Clear gradients at the start of the iteration (or after step())."))
+                    break
+
+
+@register
+class MissingBackwardOrStep(Rule):
+    code = "ZL204"
+    name = "missing-backward-or-step"
+    summary = "a training loop steps without backward(), or calls backward() and never steps"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for step in model.events(F.STEP):
+            if step.data.get("has_closure_arg"):
+                continue
+            for iteration in regions.iterations(step):
+                kinds = {i.kind for i in iteration}
+                if F.LOSS in kinds and F.BACKWARD not in kinds:
+                    yield Report(step.node, (
+                        f"{_call(step)} runs in a loop that computes a loss but never calls backward(): "
+                        "no gradients are computed, so the step changes nothing and the loss stays flat. "
+                        "Call loss.backward() before the step."))
+                    break
+        for fn in model.functions:
+            if not _creates_optimizer(fn):
+                continue
+            for loop in fn.loops:
+                if loop.parent is not None:
+                    continue
+                events = F.expand(loop.events)
+                kinds = {i.kind for i in events}
+                if F.BACKWARD in kinds and F.STEP not in kinds and F.MANUAL_UPDATE not in kinds \
+                        and F.OPTIMIZER_NEW not in kinds and not _stepped_elsewhere(fn):
+                    backward = next(i for i in events if i.kind == F.BACKWARD)
+                    if backward.event.data.get("manual") or backward.grad_off:
+                        continue
+                    yield Report(backward.event.node, (
+                        "this training loop calls backward() but never steps an optimizer: gradients are "
+                        "computed and thrown away, so the weights never change. Call optimizer.step() "
+                        "(and zero_grad()) in the loop."))
+
+
+def _creates_optimizer(fn: F.FunctionFacts, depth: int = 3) -> bool:
+    """Is an optimizer built in this function or in one that (transitively) calls it?"""
+    if any(i.kind == F.OPTIMIZER_NEW for i in F.expand(fn.events)):
+        return True
+    return depth > 0 and any(_creates_optimizer(site.caller, depth - 1) for site in fn.call_sites)
+
+
+def _stepped_elsewhere(fn: F.FunctionFacts, depth: int = 3) -> bool:
+    """Is there a step around the calls of this function (a per-batch helper, a micro-step loop)?"""
+    if any(i.kind in (F.STEP, F.MANUAL_UPDATE) for i in F.expand(fn.events)):
+        return True
+    if depth == 0:
+        return False
+    for site in fn.call_sites:
+        if _stepped_elsewhere(site.caller, depth - 1):
+            return True
+    return False
+
+
+@register
+class ClipGradMisplaced(Rule):
+    code = "ZL205"
+    name = "clip-grad-misplaced"
+    summary = "clip_grad_norm_/clip_grad_value_ before backward() or after step()"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for clip in model.events(F.CLIP):
+            for iteration in regions.iterations(clip):
+                at = regions.position(iteration, clip)
+                order = [i.kind for i in iteration if i.kind in (F.BACKWARD, F.STEP)]
+                if at < 0 or F.STEP not in order or F.BACKWARD not in order:
+                    continue
+                prev = next((i.kind for i in reversed(iteration[:at]) if i.kind in (F.BACKWARD, F.STEP)), None)
+                nxt = next((i.kind for i in iteration[at + 1:] if i.kind in (F.BACKWARD, F.STEP)), None)
+                where = "before backward()" if prev is None and nxt == F.BACKWARD else \
+                    "after step()" if prev == F.STEP else None
+                if where:
+                    yield Report(clip.node, (
+                        f"gradient clipping runs {where}: it clips gradients that are then overwritten "
+                        "or were already applied, so exploding gradients are not contained. Clip between "
+                        "loss.backward() and optimizer.step() (after scaler.unscale_ with AMP)."))
+                    break
+
+
+@register
+class SchedulerBeforeOptimizer(Rule):
+    code = "ZL206"
+    name = "scheduler-before-optimizer"
+    severity = "warning"
+    summary = "scheduler.step() before optimizer.step() in the same iteration"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for sched in model.events(F.SCHEDULER_STEP):
+            if sched.loop is None:
+                continue
+            iteration = F.expand(sched.loop.events)
+            at = regions.position(iteration, sched)
+            if at < 0 or sched.conditional:
+                continue
+            before = any(i.kind == F.STEP for i in iteration[:at])
+            after = any(i.kind == F.STEP and not i.conditional for i in iteration[at + 1:])
+            if after and not before:
+                yield Report(sched.node, (
+                    f"`{source(sched.node)}` runs before optimizer.step() in the same iteration: the first "
+                    "learning rate of the schedule is skipped and every later one is off by a step. Call "
+                    "scheduler.step() after optimizer.step()."))
+
+
+@register
+class LossAccumulatedWithGraph(Rule):
+    code = "ZL207"
+    name = "loss-accumulated-with-graph"
+    severity = "warning"
+    summary = "a running total of loss tensors keeps every iteration's graph alive"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.ACCUMULATE):
+            if event.loop is None or event.grad_off:
+                continue
+            name = event.data["target"]
+            fn = event.function
+            if name in fn.returned_names or any(
+                    e.kind == F.BACKWARD and e.data.get("receiver") == name for e in fn.events):
+                continue
+            init_loops = set(event.data["init_loop"].ancestors()) if event.data.get("init_loop") else set()
+            across = [loop for loop in event.loop.ancestors() if loop not in init_loops]
+            if not any(regions.has_training(loop.events) for loop in across):
+                continue  # a per-iteration sum (reset inside the training loop), not a running total
+            yield Report(event.node, (
+                f"`{source(event.node)}` adds a loss tensor that still holds its autograd graph to a "
+                "running total: every iteration's graph stays in memory until the run slows down or "
+                "runs out of memory. Accumulate `loss.item()` (or `loss.detach()`) instead."))
+
+
+@register
+class OptimizerInLoop(Rule):
+    code = "ZL208"
+    name = "optimizer-in-loop"
+    summary = "the optimizer is constructed inside the training loop"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        reported = set()
+        for step in model.events(F.STEP):
+            for iteration in regions.iterations(step):
+                for item in iteration:
+                    if item.kind == F.OPTIMIZER_NEW and not item.conditional and id(item.event) not in reported:
+                        node = item.via[0].node if item.via else item.event.node
+                        reported.add(id(item.event))
+                        yield Report(node, (
+                            "the optimizer is constructed inside the training loop: its momentum/Adam "
+                            "state resets every iteration, so it behaves like plain SGD with a warm-up "
+                            "that never ends. Construct it once, before the loop."))
+
+
+_LR_FLOOR = 1e-7
+
+
+@register
+class ImplausibleLearningRate(Rule):
+    code = "ZL209"
+    name = "implausible-learning-rate"
+    severity = "warning"
+    summary = "an adaptive optimizer with lr >= 0.1, or any optimizer with lr <= 1e-7"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.OPTIMIZER_NEW):
+            opt = event.data["optimizer"]
+            name = opt.qualname.rsplit(".", 1)[-1]
+            lr = opt.lr
+            if not isinstance(lr, (int, float)) or isinstance(lr, bool):
+                continue
+            if lr <= _LR_FLOOR:
+                yield Report(event.node, (
+                    f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
+                    "and the loss flat. Typical values are 1e-4 to 1e-2 (Adam) or 0.01 to 0.1 (SGD)."))
+            elif name in V.ADAPTIVE_OPTIMIZERS and lr >= 0.1 or name == "Adagrad" and lr >= 1:
+                severity = "error" if lr >= 1 else "warning"
+                yield Report(event.node, (
+                    f"{name} with learning rate {lr:g}: adaptive optimizers normalize the step size, so "
+                    "this moves every weight by about the learning rate per step; training diverges and "
+                    "accuracy collapses. Use about 1e-3 (1e-5 to 5e-5 for fine-tuning)."), severity)

@@ -1,0 +1,42 @@
+"""ZL5xx: initialization that keeps units identical."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..model import SemanticModel, facts as F
+from . import Report, Rule, register, source
+
+_NORM_WORDS = ("norm", "bn", "ln", "gn")
+_HEAD_WORDS = ("head", "classifier", "out", "output", "final", "last", "proj", "fc_out", "logits")
+
+
+def _protected(target: str, guards: tuple) -> bool:
+    """Norm-layer weights, final heads, and weights set inside an isinstance(..., Norm) branch."""
+    owner = target.split(".weight")[0].rsplit(".", 1)[-1].lower()
+    if any(w in owner for w in _NORM_WORDS) or any(owner.startswith(w) or owner.endswith(w) for w in _HEAD_WORDS):
+        return True
+    for guard in guards:
+        text = source(guard)
+        if "isinstance" in text and ("Norm" in text or "Embedding" in text) or "zero_init" in text:
+            return True
+    return False
+
+
+@register
+class ConstantWeightInit(Rule):
+    code = "ZL501"
+    name = "constant-weight-init"
+    summary = "weights (not biases) initialized to a constant"
+
+    def check(self, model: SemanticModel) -> Iterable[Report]:
+        for event in model.events(F.WEIGHT_INIT):
+            target = event.data["target"]
+            cls = event.function.cls
+            if not event.data.get("keras") and (_protected(target, event.data.get("guards", ())) or
+                                                cls is not None and "norm" in cls.name.lower()):
+                continue
+            yield Report(event.node, (
+                "weights initialized to a constant: every unit of the layer computes the same output and "
+                "receives the same gradient, so they stay identical and the layer learns like a single "
+                "unit. Use the default init or a random one (kaiming_uniform_, xavier_normal_, "
+                "'glorot_uniform')."))
