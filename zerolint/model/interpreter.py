@@ -404,6 +404,11 @@ class Interpreter:
                 if isinstance(value, V.Loader):
                     value = self._bind_loader(value, target.attr.value)
                 base.cls.attrs[target.attr.value] = value
+            elif isinstance(base, V.Module) and self.recording and target.attr.value in _HEAD_NAMES:
+                # model.fc = nn.Linear(512, 2): a replaced head decides what the model outputs
+                head = value.info if isinstance(value, V.Module) else None
+                base.info.output = head.output if head is not None and not head.passthrough else None
+                base.info.units = head.units if head is not None else None
         elif isinstance(target, cst.Subscript):
             self.ev(target)
 
@@ -801,6 +806,8 @@ class Interpreter:
         if isinstance(recv, V.Tensor):
             return self._tensor_method(recv, method, node, args)
         if isinstance(recv, V.Seq) and method in ("copy",):
+            return recv
+        if isinstance(recv, (V.Loss, V.Scaler)) and method in ("to", "cuda", "cpu"):
             return recv
         return None
 
@@ -1289,6 +1296,7 @@ def _element_of(value: Any) -> Any:
     return None
 
 
+_HEAD_NAMES = {"fc", "classifier", "head", "heads", "last_linear", "output", "out"}
 _CHAIN_METHODS = {"to", "cpu", "cuda", "float", "double", "half", "train", "eval", "module", "requires_grad_"}
 
 

@@ -85,12 +85,14 @@ def eval_region(event: F.Event, test_file: bool) -> Optional[str]:
         if loop_role(loop) == "eval" and not has_training(loop.events):
             return "loop"
         loop = loop.parent
+    if event.loop is not None and has_training(event.loop.events):
+        return None  # a forward inside a training loop is training, whatever came before the loop
     expanded = F.expand(fn.events)
     for item in reversed(expanded[: position(expanded, event)]):
-        if item.kind in _TRAINING_KINDS or item.kind == F.MODE_TRAIN:
+        if item.kind in _TRAINING_KINDS:
             return None
-        if item.kind == F.MODE_EVAL:
-            return "after-eval"
+        if item.kind in (F.MODE_TRAIN, F.MODE_EVAL) and _same_model(item.event, event):
+            return "after-eval" if item.kind == F.MODE_EVAL else None
     return None
 
 
