@@ -411,6 +411,10 @@ class Interpreter:
                 base.info.units = head.units if head is not None else None
         elif isinstance(target, cst.Subscript):
             self.ev(target)
+            for el in target.slice:
+                if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString) \
+                        and el.slice.value.evaluated_value in ("lr", "learning_rate"):
+                    self.emit(F.LR_SET, target)
 
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
@@ -645,7 +649,7 @@ class Interpreter:
         if info.framework == "torch" and (self.facts.cls is None or not self.facts.cls.is_module):
             self.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
         if info.name in V.RECURRENT_LAYERS:
-            padded = isinstance(inp, V.Tensor) and inp.padded
+            padded = isinstance(inp, V.Tensor) and (inp.padded or inp.pad_input)
             return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), None))
         if info.passthrough and isinstance(inp, V.Tensor):
             if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and inp.units == 1:
@@ -1055,7 +1059,7 @@ class Interpreter:
         if name == "pad_packed_sequence":
             return V.Seq((V.Tensor(padded=True, batch_first=batch_first, origin=node), None))
         if name == "pad_sequence":
-            return V.Tensor(padded=True, batch_first=batch_first, origin=node)
+            return V.Tensor(pad_input=True, batch_first=batch_first, origin=node)
         return None
 
     def _numpy_call(self, qual: str, name: str, parts: list, node: cst.Call, args: list, kwargs: dict) -> Any:

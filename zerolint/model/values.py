@@ -37,6 +37,7 @@ class Tensor:
     continuous: Optional[bool] = None  # real-valued data (regression-like) rather than labels
     loss_graph: bool = False  # a loss value that still holds its autograd graph
     padded: bool = False  # output of pad_packed_sequence / an RNN over a padded batch
+    pad_input: bool = False  # a batch padded with pad_sequence (an RNN over it gives a padded output)
     batch_first: Optional[bool] = None  # layout of a padded sequence batch
     dim_names: Optional[tuple] = None  # the names the shape was built from, e.g. ("seq_len", "batch")
     model: Optional["ModuleInfo"] = None  # the model whose forward produced it

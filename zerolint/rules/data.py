@@ -91,8 +91,8 @@ class UnnormalizedInputs(Rule):
 
     @staticmethod
     def _check(node, inp) -> Iterable[Report]:
-        if not isinstance(inp, V.Tensor) or inp.value_range is None:
-            return
+        if not isinstance(inp, V.Tensor) or inp.value_range is None or inp.encoding is not None:
+            return  # token ids and class indices are not features
         low, high = inp.value_range
         bound = max(abs(low), abs(high))
         if _SCALE_LIMIT < bound < float("inf"):

@@ -8,12 +8,14 @@ from . import Report, Rule, register, source
 
 _NORM_WORDS = ("norm", "bn", "ln", "gn")
 _HEAD_WORDS = ("head", "classifier", "out", "output", "final", "last", "proj", "fc_out", "logits")
+_HEAD_NAMES = ("fc", "linear", "decoder")
 
 
 def _protected(target: str, guards: tuple) -> bool:
     """Norm-layer weights, final heads, and weights set inside an isinstance(..., Norm) branch."""
     owner = target.split(".weight")[0].rsplit(".", 1)[-1].lower()
-    if any(w in owner for w in _NORM_WORDS) or any(owner.startswith(w) or owner.endswith(w) for w in _HEAD_WORDS):
+    if any(w in owner for w in _NORM_WORDS) or owner in _HEAD_NAMES or \
+            any(owner.startswith(w) or owner.endswith(w) for w in _HEAD_WORDS):
         return True
     for guard in guards:
         text = source(guard)
@@ -29,14 +31,23 @@ class ConstantWeightInit(Rule):
     summary = "weights (not biases) initialized to a constant"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
+        candidates = []
         for event in model.events(F.WEIGHT_INIT):
             target = event.data["target"]
             cls = event.function.cls
             if not event.data.get("keras") and (_protected(target, event.data.get("guards", ())) or
                                                 cls is not None and "norm" in cls.name.lower()):
                 continue
-            yield Report(event.node, (
-                "weights initialized to a constant: every unit of the layer computes the same output and "
-                "receives the same gradient, so they stay identical and the layer learns like a single "
-                "unit. Use the default init or a random one (kaiming_uniform_, xavier_normal_, "
-                "'glorot_uniform')."))
+            candidates.append(event)
+        # One constant layer between random ones still learns (its neighbours break the symmetry);
+        # a constant init applied to every layer (`m.weight` in an init loop or `apply` hook) or to
+        # several layers does not.
+        for event in candidates:
+            target = event.data["target"]
+            generic = not event.data.get("keras") and target.count(".") == 1 and not target.startswith("self.")
+            if generic or len(candidates) >= 2:
+                yield Report(event.node, (
+                    "weights initialized to a constant: every unit of the layer computes the same output "
+                    "and receives the same gradient, so the units stay identical and the network learns "
+                    "like a single unit. Use the default init or a random one (kaiming_uniform_, "
+                    "xavier_normal_, 'glorot_uniform')."))

@@ -249,13 +249,14 @@ class ImplausibleLearningRate(Rule):
     summary = "an adaptive optimizer with lr >= 0.1, or any optimizer with lr <= 1e-7"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
+        driven_by_hand = any(True for _ in model.events(F.LR_SET))
         for event in model.events(F.OPTIMIZER_NEW):
             opt = event.data["optimizer"]
             name = opt.qualname.rsplit(".", 1)[-1]
             lr = opt.lr
             if not isinstance(lr, (int, float)) or isinstance(lr, bool):
                 continue
-            if lr <= _LR_FLOOR:
+            if lr <= _LR_FLOOR and not driven_by_hand:
                 yield Report(event.node, (
                     f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
                     "and the loss flat. Typical values are 1e-4 to 1e-2 (Adam) or 0.01 to 0.1 (SGD)."))
