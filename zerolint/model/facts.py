@@ -32,6 +32,7 @@ ARGMAX = "argmax"  # argmax / max(dim) over a model output
 LAST_STEP = "last_step"  # out[:, -1] on a padded batch
 LOADER = "loader"  # a DataLoader bound to a name
 WEIGHT_INIT = "weight_init"  # a weight set to a constant
+INPUT_SCALING = "input_scaling"  # a Rescaling/Normalization layer or Normalize/ToTensor transform
 LR_SET = "lr_set"  # param_group["lr"] = ... (the learning rate is driven by hand)
 
 

@@ -52,6 +52,12 @@ def is_model_name(text: Optional[str]) -> bool:
     return bool(toks) and (toks[-1] in MODEL_WORDS or "".join(toks) in MODEL_WORDS)
 
 
+def _may_be_module(text: Optional[str]) -> bool:
+    """`x.train()` / `x.eval()` with no arguments: an nn.Module unless the name says otherwise."""
+    toks = set(tokens(last_name(text)))
+    return bool(toks) and not toks & {"trainer", "tokenizer", "env", "environment", "agent", "pipeline", "parser"}
+
+
 def is_optimizer_name(text: Optional[str]) -> bool:
     return bool(_OPTIMIZER_NAME.search(last_name(text)))
 
@@ -99,7 +105,8 @@ class Interpreter:
         self.in_progress: set = set()
         self.budget = _BUDGET
         self._summary_returns: list = []
-        self.guards: list = []  # tests of the enclosing if statements (for weight-init context)
+        self.guards: list = []
+        self.uses_torch = False  # tests of the enclosing if statements (for weight-init context)
 
     # ------------------------------------------------------------------ pass 1: definitions
     def collect(self, body, parent: F.FunctionFacts, cls: Optional[F.ClassFacts]) -> None:
@@ -149,7 +156,8 @@ class Interpreter:
                 for base in c.bases:
                     qual = self.imports.resolve(base) or ""
                     local = by_name.get(dotted(base) or "")
-                    if qual.endswith(("torch.nn.Module", "LightningModule")) or qual == "torch.nn.Module" \
+                    if qual.endswith(("torch.nn.Module", "LightningModule", "keras.Model", "keras.models.Model",
+                                      "keras.layers.Layer", "PreTrainedModel")) \
                             or (local is not None and local.is_module):
                         c.is_module = True
                         changed = True
@@ -165,6 +173,7 @@ class Interpreter:
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
         self.collect(self.module.body, self.module_facts, None)
+        self.uses_torch = self.imports.imports_any("torch")
         self._classify_classes()
         self._interpret(self.module_facts, self.module.body, self.globals)
         pending = list(self.functions)
@@ -638,7 +647,7 @@ class Interpreter:
             return self.instantiate(callee, node, args, kwargs)
         if callee is None and text is not None and "." not in text and text in _BUILTIN_PASSTHROUGH:
             return args[0] if args else None
-        if callee is None and text is not None and is_model_name(text):
+        if callee is None and text is not None and self.uses_torch and is_model_name(text):
             self.emit(F.FORWARD, node, module=None, receiver=text)
         if callee is None and text is not None and text == "enumerate" and args:
             return _Enumerate(args[0])
@@ -654,6 +663,8 @@ class Interpreter:
         if info.passthrough and isinstance(inp, V.Tensor):
             if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and inp.units == 1:
                 self.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=inp)
+            if info.name in _RESHAPING:
+                return inp.but(units=None, shape=None, origin=node)
             return inp.but(activation=info.output or inp.activation, origin=node, encoding=None,
                            value_range=_activation_range(info.output, inp.value_range))
         if info.returns_tuple or info.output is None and info.units is None:
@@ -782,7 +793,7 @@ class Interpreter:
         if method in ("clip_grad_norm_", "clip_grad_value_"):
             self.emit(F.CLIP, node)
             return None
-        if method in ("eval", "train") and (isinstance(recv, V.Module) or recv is None and is_model_name(recv_text)
+        if method in ("eval", "train") and (isinstance(recv, V.Module) or recv is None and _may_be_module(recv_text)
                                             or isinstance(recv, V.Instance) and recv.cls.is_module):
             mode = method
             if method == "train" and node.args:
@@ -905,6 +916,9 @@ class Interpreter:
         if root == "torchvision":
             if qual in ("torchvision.io.read_image", "torchvision.io.decode_image"):
                 return V.Tensor(dtype="int", value_range=(0, 255), origin=node)
+            if len(parts) >= 3 and parts[1] == "transforms" and name in ("Normalize", "ToTensor", "ConvertImageDtype"):
+                self.emit(F.INPUT_SCALING, node)
+                return None
             if len(parts) >= 3 and parts[1] == "datasets":
                 return V.Dataset(qual, train=_bool_kw(node, "train"),
                                  yields_class_indices=name in V.CLASSIFICATION_DATASETS)
@@ -913,7 +927,9 @@ class Interpreter:
                 return V.Module(V.ModuleInfo(qual, output=V.LINEAR, units=units, has_dropout_or_bn=True))
             return None
         if root == "transformers":
-            if name == "from_pretrained" or name.startswith("AutoModel"):
+            owner = parts[-2] if len(parts) >= 2 else ""
+            if name == "from_pretrained" and ("Model" in owner or "For" in owner) \
+                    or name.startswith("AutoModel") and name != "from_pretrained":
                 return V.Module(V.ModuleInfo(qual, has_dropout_or_bn=True, starts_in_training_mode=False))
             if name in ("AdamW", "Adafactor"):
                 value = V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
@@ -1156,6 +1172,8 @@ class Interpreter:
         if name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "BatchNormalization", "GaussianDropout",
                     "AlphaDropout"):
             return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=True))
+        if name in ("Rescaling", "Normalization", "experimental.preprocessing.Rescaling"):
+            self.emit(F.INPUT_SCALING, node)
         if name in ("Flatten", "Reshape", "InputLayer", "Permute", "RepeatVector"):
             return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=False))
         if name in ("Activation", "Softmax", "ReLU"):
@@ -1300,6 +1318,7 @@ def _element_of(value: Any) -> Any:
     return None
 
 
+_RESHAPING = {"Flatten", "Unflatten", "Reshape", "Permute", "RepeatVector"}
 _HEAD_NAMES = {"fc", "classifier", "head", "heads", "last_linear", "output", "out"}
 _CHAIN_METHODS = {"to", "cpu", "cuda", "float", "double", "half", "train", "eval", "module", "requires_grad_"}
 
@@ -1556,6 +1575,8 @@ def _keras_add(info: V.ModuleInfo, layer: Any) -> None:
         info.has_dropout_or_bn = True
     if layer_info.passthrough:
         info.output = layer_info.output or info.output
+        if layer_info.name in _RESHAPING:
+            info.units = None
     else:
         info.output, info.units = layer_info.output, layer_info.units
 

@@ -83,6 +83,8 @@ class UnnormalizedInputs(Rule):
     summary = "inputs on a large scale fed to the model unscaled"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
+        if any(True for _ in model.events(F.INPUT_SCALING)):
+            return  # the script scales its inputs somewhere (a Rescaling layer, a Normalize transform)
         for event in model.events(F.FORWARD):
             yield from self._check(event.node, event.data.get("input"))
         for event in model.events(F.LOSS):
