@@ -108,6 +108,7 @@ class ClassFacts:
     attrs: dict = field(default_factory=dict)  # self.<name> -> value
     bases: tuple = ()
     info: Any = None  # ModuleInfo once analyzed
+    framework: str = "torch"  # or "keras" for keras.Model / keras.layers.Layer subclasses
     analyzing: bool = False
 
 

@@ -160,6 +160,8 @@ class Interpreter:
                                       "keras.layers.Layer", "PreTrainedModel")) \
                             or (local is not None and local.is_module):
                         c.is_module = True
+                        if qual.startswith("keras.") or local is not None and local.framework == "keras":
+                            c.framework = "keras"
                         changed = True
                         break
         # inherit methods from local bases
@@ -736,7 +738,7 @@ class Interpreter:
     def module_info(self, cls: F.ClassFacts, args: Optional[list] = None, kwargs: Optional[dict] = None) -> V.ModuleInfo:
         if cls.info is not None:
             return cls.info
-        info = V.ModuleInfo(cls.name, cls=cls)
+        info = V.ModuleInfo(cls.name, cls=cls, framework=cls.framework)
         if cls.analyzing:
             return info
         cls.analyzing = True
