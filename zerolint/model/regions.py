@@ -67,7 +67,14 @@ def loop_role(loop: F.Loop) -> Optional[str]:
 def is_eval_function(fn: F.FunctionFacts) -> bool:
     if fn.is_module or fn.cls is not None and fn.cls.is_module:
         return False
-    return bool(set(tokens(fn.name)) & V.EVAL_WORDS) and not has_training(fn.events)
+    return bool(set(tokens(fn.name)) & V.EVAL_WORDS) and not has_training(fn.events) \
+        and not any(_in_training_step(site.event) for site in fn.call_sites)
+
+
+def _in_training_step(event: F.Event) -> bool:
+    """Is this call made by a training step itself (a `predict()` whose output gets a backward)?"""
+    scope = event.loop.events if event.loop is not None else event.function.events
+    return any(e.kind in _TRAINING_KINDS and e.loop is event.loop for e in scope)
 
 
 def eval_region(event: F.Event, test_file: bool) -> Optional[str]:

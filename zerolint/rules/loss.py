@@ -120,6 +120,12 @@ class CrossEntropyTargetEncoding(Rule):
                     f"{label} gets class indices cast to float: float targets are read as class "
                     "probabilities of shape (N, C), so this raises a dtype/shape error or trains against "
                     "the wrong target. Pass the integer indices (`.long()`), not `.float()`."))
+            elif target.encoding == V.INDICES and target.dtype == "int" and target.shape \
+                    and len(target.shape) == 2 and target.shape[1] == 1:
+                yield Report(event.node, (
+                    f"{label} gets class indices of shape (N, 1): it expects shape (N,) and raises "
+                    "'multi-target not supported' (or, with spatial outputs, misreads the extra axis). "
+                    "Pass `y.squeeze(1)` (or `y.view(-1)`)."))
             elif target.encoding == V.ONEHOT and target.dtype == "int":
                 yield Report(event.node, (
                     f"{label} gets one-hot targets as integers: one-hot targets must be float class "
