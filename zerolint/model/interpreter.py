@@ -352,6 +352,12 @@ class Interpreter:
         t = type(node)
         if t is cst.Assign:
             value = self.ev(node.value)
+            if isinstance(value, V.Tensor) and value.loss_graph and len(node.targets) == 1 \
+                    and isinstance(node.targets[0].target, cst.Name) and isinstance(node.value, cst.BinaryOperation) \
+                    and isinstance(node.value.operator, cst.Add) and isinstance(node.value.left, cst.Name) \
+                    and node.value.left.value == node.targets[0].target.value:  # total = total + loss
+                self.emit(F.ACCUMULATE, node, target=node.value.left.value,
+                          init_loop=self.facts.binding_loops.get(node.value.left.value))
             for target in node.targets:
                 self.assign_target(target.target, value, node.value)
         elif t is cst.Expr:
@@ -603,7 +609,7 @@ class Interpreter:
                 return base
             return None
         if isinstance(base, V.Tensor) and name == "data":
-            return base
+            return base.but(loss_graph=False)
         return None
 
     # ------------------------------------------------------------------ calls
@@ -851,7 +857,8 @@ class Interpreter:
                     return self._cast(t, cast, node)
             if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
                 return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
-            return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node)
+            return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node,
+                         dim_names=None)
         if method in V.FLOAT_CASTS:
             return self._cast(t, "float", node)
         if method in V.INT_CASTS:
