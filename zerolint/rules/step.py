@@ -177,19 +177,21 @@ class SchedulerBeforeOptimizer(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for sched in model.events(F.SCHEDULER_STEP):
-            if sched.loop is None:
+            if sched.conditional:
                 continue
-            iteration = F.expand(sched.loop.events)
-            at = regions.position(iteration, sched)
-            if at < 0 or sched.conditional:
-                continue
-            before = any(i.kind == F.STEP for i in iteration[:at])
-            after = any(i.kind == F.STEP and not i.conditional for i in iteration[at + 1:])
-            if after and not before:
+            for iteration in regions.iterations(sched):
+                at = regions.position(iteration, sched)
+                if at < 0 or iteration[at].conditional:
+                    continue
+                before = any(i.kind == F.STEP for i in iteration[:at])
+                after = any(i.kind == F.STEP and not i.conditional for i in iteration[at + 1:])
+                if not after or before:
+                    continue
                 yield Report(sched.node, (
                     f"`{source(sched.node)}` runs before optimizer.step() in the same iteration: the first "
                     "learning rate of the schedule is skipped and every later one is off by a step. Call "
                     "scheduler.step() after optimizer.step()."))
+                break
 
 
 @register
