@@ -1122,7 +1122,8 @@ class Interpreter:
             if flat:
                 is_int = all(isinstance(v, int) for v in flat)
                 return V.Tensor(dtype="int" if is_int else "float", encoding=V.INDICES if is_int else None,
-                                value_range=(min(flat), max(flat)), continuous=not is_int, origin=node)
+                                value_range=(min(flat), max(flat)), origin=node,
+                                continuous=not all(float(v).is_integer() for v in flat))
             return None
         if name == "argmax" and (len(args) > 1 or "axis" in kwargs):
             self.emit(F.ARGMAX, node, input=args[0] if args else None)
@@ -1138,8 +1139,11 @@ class Interpreter:
         if name == "Sequential":
             info = V.ModuleInfo("Sequential", framework="keras", has_dropout_or_bn=False)
             layers = args[0] if args else kwargs.get("layers")
+            layer_nodes = _arg_node(node, "layers", 0)
             if isinstance(layers, V.Seq):
-                for layer in layers.items:
+                elements = layer_nodes.elements if isinstance(layer_nodes, (cst.List, cst.Tuple)) else ()
+                for i, layer in enumerate(layers.items):
+                    self._keras_softmax_after_one_unit(info, layer, elements[i].value if i < len(elements) else node)
                     _keras_add(info, layer)
             return V.Module(info)
         if name in ("Model", "Functional") and group in ("", "models"):
@@ -1173,6 +1177,11 @@ class Interpreter:
                 return V.Seq((V.Seq((images, labels)), V.Seq((images, labels))))
         return None
 
+    def _keras_softmax_after_one_unit(self, info: V.ModuleInfo, layer: Any, node: cst.CSTNode) -> None:
+        if isinstance(layer, V.Module) and layer.info.passthrough and info.units == 1 \
+                and layer.info.output in (V.SOFTMAX, V.LOG_SOFTMAX):
+            self.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=None)
+
     def _keras_layer(self, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         activation = _keras_activation(self.imports, _arg_node(node, "activation", 1 if name == "Dense" else 99))
         init = _arg_node(node, "kernel_initializer", 99)
@@ -1201,6 +1210,7 @@ class Interpreter:
 
     def _keras_method(self, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if method == "add" and args:
+            self._keras_softmax_after_one_unit(info, args[0], node)
             _keras_add(info, args[0])
         elif method == "compile":
             loss_node = _arg_node(node, "loss", 1)
@@ -1287,7 +1297,9 @@ class Interpreter:
                         return V.Tensor(dtype="int", encoding=V.INDICES, shape=_nested_shape(seq),
                                         value_range=(min(flat), max(flat)) if flat else None, origin=node,
                                         continuous=False)
-                    return V.Tensor(dtype="float", shape=_nested_shape(seq), origin=node)
+                    return V.Tensor(dtype="float", shape=_nested_shape(seq), origin=node,
+                                    value_range=(min(flat), max(flat)) if flat else None,
+                                    continuous=not all(float(v).is_integer() for v in flat))
             return None
         if name in ("argmax", "max") and len(node.args) + len(kwargs) >= 2:
             self.emit(F.ARGMAX, node, input=args[0] if args else None)

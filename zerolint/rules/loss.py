@@ -47,6 +47,10 @@ def _range_text(rng: tuple) -> str:
     return f"[{fmt(rng[0])}, {fmt(rng[1])}]"
 
 
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def outside(rng: Optional[tuple], low: float, high: float) -> bool:
     return rng is not None and (rng[0] < low or rng[1] > high)
 
@@ -266,7 +270,7 @@ class BoundedOutputUnscaledTarget(Rule):
             low, high, name = bounds[inp.activation]
             if outside(target.value_range, low, high):
                 yield Report(data_site(event), (
-                    f"{producer(inp).capitalize()} ends in a {name}, bounded to [{low:g}, {high:g}], but the "
+                    f"{_capitalized(producer(inp))} ends in a {name}, bounded to [{low:g}, {high:g}], but the "
                     f"targets lie in {_range_text(target.value_range)}: the output saturates and the loss "
                     "plateaus. Scale the targets into range, or drop the final activation."))
 
