@@ -54,3 +54,9 @@ def test_must_not_flag_examples_are_clean(code, lint):
     part = sections((RULE_PAGES / f"{code}.md").read_text())["## Must not flag"]
     for block in _BLOCK.findall(part):
         assert code not in {f.code for f in lint(block)}, f"{code}.md must-not-flag example is flagged"
+
+
+def test_readme_lists_every_rule():
+    readme = (RULE_PAGES.parent / "README.md").read_text()
+    for code, rule in RULES.items():
+        assert f"| [{code}](rules/{code}.md) | {rule.name} |" in readme, code
