@@ -949,6 +949,13 @@ class Interpreter:
             return None
         if root in ("tqdm", "copy") or qual in ("tqdm.tqdm", "tqdm.auto.tqdm", "tqdm.notebook.tqdm"):
             return args[0] if args else None
+        if qual == "collections.OrderedDict" and args and isinstance(args[0], V.Seq):
+            pairs = args[0].items
+            if all(isinstance(p, V.Seq) and len(p.items) == 2 for p in pairs):
+                return V.Seq(tuple(p.items[1] for p in pairs))
+            return None
+        if qual.endswith("model_selection.train_test_split") and args:
+            return V.Seq(tuple(a for a in args for _ in range(2)))
         if root in ("bitsandbytes", "apex", "timm") and name in V.OPTIMIZERS:
             return V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
         if qual.endswith("xla_model.optimizer_step"):
@@ -993,6 +1000,9 @@ class Interpreter:
             return None
         if name == "GradScaler":
             return V.Scaler(qual)
+        if qual in ("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"):
+            items = tuple(a.but(shape=None, origin=node) if isinstance(a, V.Tensor) else None for a in args)
+            return V.Dataset(qual, items=items)
         if qual == "torch.utils.data.DataLoader":
             dataset = _kw(kwargs, args, "dataset", 0)
             dataset_node = _arg_node(node, "dataset", 0)
@@ -1280,6 +1290,10 @@ class Interpreter:
             return V.Tensor(dtype="float", shape=shape, value_range=rng, origin=node,
                             continuous=name in ("rand", "randn", "rand_like", "randn_like", "normal") or None,
                             dim_names=_dim_names(node))
+        if name in ("from_numpy", "tensor", "as_tensor", "FloatTensor", "LongTensor", "Tensor") and args \
+                and isinstance(args[0], V.Tensor):
+            cast = self._dtype_of_args(node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
+            return args[0].but(dtype=cast or args[0].dtype, origin=node)
         if name in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
             seq = args[0] if args else None
             if name in ("stack", "tensor") and node.args:
@@ -1329,6 +1343,8 @@ def _element_of(value: Any) -> Any:
         return V.Seq((None, _element_of(value.inner)))
     if isinstance(value, V.Loader):
         ds = value.dataset
+        if ds is not None and ds.items is not None:
+            return V.Seq(ds.items) if len(ds.items) != 1 else ds.items[0]
         if ds is not None and ds.yields_class_indices:
             return V.Seq((V.Tensor(dtype="float", origin=value.node),
                           V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))

@@ -136,6 +136,7 @@ class Dataset:
     qualname: Optional[str]
     train: Optional[bool] = None
     yields_class_indices: bool = False
+    items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
 
 
 @dataclass(frozen=True)
