@@ -1,0 +1,93 @@
+"""Run the per-file pipeline over many files: behind the cache, in parallel, in a stable order."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+from .engine import FileResult, lint_file, lint_source
+
+#: Below this many files to parse, a process pool costs more than it saves (start-up, imports).
+MIN_FILES_PER_WORKER = 8
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _lint_one(item: tuple) -> FileResult:
+    data, display, config, path = item
+    return lint_source(data, display, config, real_path=path)
+
+
+def lint_all(items: list, jobs: int = 1, cache=None,
+             progress: Optional[Callable[[int, int], None]] = None) -> list:
+    """``items`` are (path, config, display); returns one FileResult per item, in the same order."""
+    results: list = [None] * len(items)
+    todo: list = []  # (index, data, key)
+    for index, (path, config, display) in enumerate(items):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            results[index] = lint_file(path, config, display)
+            continue
+        key = None
+        if cache is not None:
+            key = cache.key(data, config, path)
+            hit = cache.get(key, display)
+            if hit is not None:
+                results[index] = FileResult(display, hit)
+                continue
+        todo.append((index, data, key))
+    done = len(items) - len(todo)
+    if progress:
+        progress(done, len(items))
+
+    work = [(data, items[i][2], items[i][1], items[i][0]) for i, data, _ in todo]
+    workers = min(jobs, len(work) // MIN_FILES_PER_WORKER)
+    if workers > 1:
+        outputs = _parallel(work, workers, progress, done, len(items))
+    else:
+        outputs = []
+        for n, item in enumerate(work, 1):
+            outputs.append(_lint_one(item))
+            if progress and n % 8 == 0:
+                progress(done + n, len(items))
+    for (index, _, key), result in zip(todo, outputs):
+        results[index] = result
+        if cache is not None and key is not None and result.error is None and result.parsed:
+            cache.put(key, result.findings)
+    if progress:
+        progress(len(items), len(items))
+    return results
+
+
+def _parallel(work: list, workers: int, progress, done: int, total: int) -> list:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:  # import once before forking so that every worker shares it
+        import libcst  # noqa: F401
+
+        from .rules import all_rules
+
+        all_rules()
+    except ImportError:
+        pass
+    method = "fork" if sys.platform.startswith("linux") else None
+    context = multiprocessing.get_context(method)
+    chunk = max(1, min(16, len(work) // (workers * 4)))
+    outputs = []
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for n, result in enumerate(pool.map(_lint_one, work, chunksize=chunk), 1):
+                outputs.append(result)
+                if progress and n % 8 == 0:
+                    progress(done + n, total)
+    except (OSError, RuntimeError, ImportError):  # no processes here (sandbox, no /dev/shm): go serial
+        outputs = [_lint_one(item) for item in work]
+    return outputs
