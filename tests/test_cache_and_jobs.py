@@ -116,3 +116,20 @@ def test_lint_all_keeps_order_in_a_pool(tmp_path):
 def test_bad_jobs_value_exits_2(tmp_path):
     proc = run("--jobs", "0", ".", cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_progress_only_on_a_terminal(tmp_path, monkeypatch, capsys):
+    from zerolint import cli
+
+    show = cli._progress_printer()
+    show(10, 100)
+    show(100, 100)
+    err = capsys.readouterr().err
+    assert "10/100 files" in err and err.endswith("\r\033[K")
+    show(1, 10)  # short runs show nothing
+    assert capsys.readouterr().err == ""
+    # piped stderr (as in every subprocess test here): no progress at all
+    for i in range(60):
+        (tmp_path / f"m{i}.py").write_text("import torch\n")
+    proc = run("--no-cache", ".", cwd=tmp_path)
+    assert "files\r" not in proc.stderr and "/60" not in proc.stderr
