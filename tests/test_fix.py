@@ -87,3 +87,14 @@ def test_diff_changes_nothing_and_fix_writes(tmp_path):
 def test_fix_and_diff_together_is_a_usage_error(tmp_path):
     proc = zerolint("--fix", "--diff", ".", cwd=tmp_path)
     assert proc.returncode == 2
+
+
+@pytest.mark.parametrize("cache", [("--no-cache",), ()])
+def test_text_marks_only_findings_whose_fix_applies(tmp_path, cache):
+    shutil.copy(FIXTURES / "zl301_eval_with_grad.py", tmp_path / "ev.py")
+    for _ in range(2):  # the second run reads the cache when it is on
+        proc = subprocess.run([sys.executable, "-m", "zerolint", *cache, "ev.py"], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=120)
+        marks = [line.split(" ")[1:3] for line in proc.stdout.splitlines()]
+        assert marks == [["ZL301", "[*]"], ["ZL301", "[*]"], ["ZL301", "forward"]]
+        assert "[*] 2 fixable" in proc.stderr

@@ -72,23 +72,25 @@ class Cache:
     def _entry(self, key: str) -> Path:
         return self.base / key[:2] / f"{key}.json"
 
-    def get(self, key: str, display: str) -> Optional[list]:
-        """The findings stored for ``key`` (with ``display`` as their path), or None on a miss."""
+    def get(self, key: str, display: str) -> Optional[tuple]:
+        """(findings with ``display`` as their path, fixable keys) stored for ``key``, or None on a miss."""
         try:
             with open(self._entry(key), "rb") as handle:
                 rows = json.loads(handle.read())
             findings = [Finding(display, *(row[k] for k in _FIELDS)) for row in rows]
+            fixable = frozenset((row["line"], row["column"], row["code"]) for row in rows if row["fixable"])
         except (OSError, ValueError, TypeError, KeyError, IndexError):
             self.misses += 1
             return None
         self.hits += 1
-        return findings
+        return findings, fixable
 
-    def put(self, key: str, findings: list) -> None:
+    def put(self, key: str, findings: list, fixable: frozenset = frozenset()) -> None:
         if not self._prepare():
             return
         entry = self._entry(key)
-        rows = [{k: getattr(f, k) for k in _FIELDS} for f in findings]
+        rows = [{**{k: getattr(f, k) for k in _FIELDS}, "fixable": (f.line, f.column, f.code) in fixable}
+                for f in findings]
         tmp = None
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     from .config import ConfigError, ConfigFinder, load_file, parse_codes
     from .discovery import MissingPath, discover
     from .engine import sort_findings
-    from .output import FORMATS, MACHINE, statistics as stats_table
+    from .output import FORMATS, MACHINE, fix_key, statistics as stats_table
     from .runner import default_jobs, lint_all
 
     if fix and diff:
@@ -127,16 +127,19 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
             results = lint_all(items, 1, cache)  # report what is left
 
     findings = []
+    fixable = set()
     internal_errors = 0
     for (path, config, _), result in zip(items, results):
         findings.extend(f for f in result.findings if config.is_enabled(f.code, path))
+        fixable.update((result.path, line, column, code) for line, column, code in result.fixable)
         if result.error:
             internal_errors += 1
             click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
     checked = len(items)
 
     findings = sort_findings(findings)
-    sys.stdout.write(FORMATS[output_format](findings))
+    fixable = {fix_key(f) for f in findings} & fixable
+    sys.stdout.write(FORMATS[output_format](findings, fixable=fixable))
     if statistics:
         table = stats_table(findings)
         if output_format in MACHINE:
@@ -148,20 +151,13 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         if findings:
             click.echo(f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} "
                        f"file{'s' * (files != 1)} ({checked} checked).", err=True)
-            fixable = sum(1 for f in findings if is_fixable(f.code))
             if fixable and output_format in ("text", "grouped") and not fix:
-                click.echo(f"[*] {fixable} fixable with `zerolint --fix` (preview with --diff).", err=True)
+                click.echo(f"[*] {len(fixable)} fixable with `zerolint --fix` (preview with --diff).", err=True)
         else:
             click.echo(f"All checks passed ({checked} file{'s' * (checked != 1)} checked).", err=True)
     if internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
-
-
-def is_fixable(code: str) -> bool:
-    from .fix import is_fixable as check
-
-    return check(code)
 
 
 def _open_cache(cache_dir, config):

@@ -6,7 +6,10 @@ import sys
 from pathlib import Path
 from typing import Callable, Optional
 
+from dataclasses import dataclass
+
 from .engine import FileResult, lint_file, lint_source
+from .fix import FIXABLE, fixable_keys
 
 #: Below this many files to parse, a process pool costs more than it saves (start-up, imports).
 MIN_FILES_PER_WORKER = 8
@@ -19,9 +22,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _lint_one(item: tuple) -> FileResult:
+@dataclass
+class Linted(FileResult):
+    """A FileResult plus which of its findings have a fix that applies: {(line, column, code)}."""
+
+    fixable: frozenset = frozenset()
+
+
+def _lint_one(item: tuple) -> Linted:
     data, display, config, path = item
-    return lint_source(data, display, config, real_path=path)
+    result = lint_source(data, display, config, real_path=path)
+    keys = frozenset()
+    if result.error is None and any(f.code in FIXABLE for f in result.findings):
+        keys = fixable_keys(data, result.findings)
+    return Linted(result.path, result.findings, result.parsed, result.error, keys)
 
 
 def lint_all(items: list, jobs: int = 1, cache=None,
@@ -33,14 +47,14 @@ def lint_all(items: list, jobs: int = 1, cache=None,
         try:
             data = path.read_bytes()
         except OSError:
-            results[index] = lint_file(path, config, display)
+            results[index] = Linted(**vars(lint_file(path, config, display)))
             continue
         key = None
         if cache is not None:
             key = cache.key(data, config, path)
             hit = cache.get(key, display)
             if hit is not None:
-                results[index] = FileResult(display, hit)
+                results[index] = Linted(display, hit[0], fixable=hit[1])
                 continue
         todo.append((index, data, key))
     done = len(items) - len(todo)
@@ -60,7 +74,7 @@ def lint_all(items: list, jobs: int = 1, cache=None,
     for (index, _, key), result in zip(todo, outputs):
         results[index] = result
         if cache is not None and key is not None and result.error is None and result.parsed:
-            cache.put(key, result.findings)
+            cache.put(key, result.findings, result.fixable)
     if progress:
         progress(len(items), len(items))
     return results

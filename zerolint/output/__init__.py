@@ -7,31 +7,37 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable, Optional
 
 from ..diagnostic import Finding
 from ..fix import is_fixable
 
 
-def _code(f: Finding) -> str:
-    return f"{f.code} [*]" if is_fixable(f.code) else f.code
+def fix_key(f: Finding) -> tuple:
+    return (f.path, f.line, f.column, f.code)
 
 
-def text(findings: Iterable[Finding]) -> str:
+def _code(f: Finding, fixable: Optional[Collection]) -> str:
+    """``CODE [*]`` when a fix applies: per finding when known (``fixable`` keys), else per rule."""
+    marked = is_fixable(f.code) if fixable is None else fix_key(f) in fixable
+    return f"{f.code} [*]" if marked else f.code
+
+
+def text(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
     """flake8 style: ``path:line:col: CODE message`` with 1-based line and column (``[*]``: fixable)."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f)} {f.message}\n" for f in findings)
+    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f, fixable)} {f.message}\n" for f in findings)
 
 
-def json_array(findings: Iterable[Finding]) -> str:
+def json_array(findings: Iterable[Finding], **_) -> str:
     return json.dumps([f.to_json() for f in findings], indent=2) + "\n"
 
 
-def json_lines(findings: Iterable[Finding]) -> str:
+def json_lines(findings: Iterable[Finding], **_) -> str:
     """One JSON object per line, same keys as ``json``."""
     return "".join(json.dumps(f.to_json()) + "\n" for f in findings)
 
 
-def grouped(findings: Iterable[Finding]) -> str:
+def grouped(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
     """For people: a heading per file, then ``line:col CODE message`` indented under it."""
     out: list = []
     current = None
@@ -41,12 +47,12 @@ def grouped(findings: Iterable[Finding]) -> str:
                 out.append("\n")
             current = f.path
             out.append(f"{f.path}:\n")
-        out.append(f"  {f.line:>4}:{f.column:<3} {_code(f)} {f.message}\n")
+        out.append(f"  {f.line:>4}:{f.column:<3} {_code(f, fixable)} {f.message}\n")
     return "".join(out)
 
 
 def statistics(findings: Iterable[Finding]) -> str:
-    """Counts per code, most frequent first: ``count  CODE  name``."""
+    """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: the rule has a fix)."""
     counts: Counter = Counter()
     names: dict = {}
     for f in findings:
@@ -58,19 +64,19 @@ def statistics(findings: Iterable[Finding]) -> str:
                    for code, n in rows)
 
 
-def _sarif(findings: Iterable[Finding]) -> str:
+def _sarif(findings: Iterable[Finding], **_) -> str:
     from .sarif import render
 
     return render(findings)
 
 
-def _github(findings: Iterable[Finding]) -> str:
+def _github(findings: Iterable[Finding], **_) -> str:
     from .github import render
 
     return render(findings)
 
 
-FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
+FORMATS: dict[str, Callable[..., str]] = {  # (findings, fixable=None) -> str
     "text": text,
     "json": json_array,
     "json-lines": json_lines,
