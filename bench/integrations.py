@@ -74,8 +74,8 @@ def main() -> None:
         empty = Path(tmp) / "empty"
         empty.mkdir()
         startup = wall(["--no-cache", "."], empty, 5)  # interpreter + zerolint imports, nothing to lint
-        cold1 = wall(["--jobs", "1", "--no-cache", "."], corpus)
-        coldn = wall(["--jobs", str(jobs), "--no-cache", "."], corpus)
+        cold1 = wall(["--jobs", "1", "--no-cache", "."], corpus, 5)  # best of 5: shared machines are noisy
+        coldn = wall(["--jobs", str(jobs), "--no-cache", "."], corpus, 5)
         wall(["--jobs", str(jobs), "--cache-dir", str(cache), "."], corpus, 1)  # fill the cache
         warm = wall(["--jobs", str(jobs), "--cache-dir", str(cache), "."], corpus, 5)
         torch_files = sorted((p for p in files if b"torch" in p.read_bytes()), key=lambda p: p.stat().st_size)
