@@ -1,5 +1,6 @@
 """--fix / --diff: every fix leaves the file parseable and removes its finding, on the fixtures."""
 import ast
+import os
 import json
 import shutil
 import subprocess
@@ -98,3 +99,28 @@ def test_text_marks_only_findings_whose_fix_applies(tmp_path, cache):
         marks = [line.split(" ")[1:3] for line in proc.stdout.splitlines()]
         assert marks == [["ZL301", "[*]"], ["ZL301", "[*]"], ["ZL301", "forward"]]
         assert "[*] 2 fixable" in proc.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write a read-only folder")
+def test_unwritable_file_is_left_alone(tmp_path):
+    shutil.copy(FIXTURES / "zl202_step_before_backward.py", tmp_path / "t.py")
+    tmp_path.chmod(0o555)
+    try:
+        proc = zerolint("--fix", "t.py", cwd=tmp_path)
+    finally:
+        tmp_path.chmod(0o755)
+    assert "cannot write t.py" in proc.stderr and proc.returncode == 1
+
+
+def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
+    from zerolint.fix import apply
+
+    target = tmp_path / "t.py"
+    target.write_text("x = 1\n")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(apply.os, "replace", boom)
+    assert apply.write_atomic(target, "x = 2\n") is False
+    assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]

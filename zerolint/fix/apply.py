@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -97,6 +98,7 @@ def apply_fixes(items: list, results: list, write: bool) -> list:
         diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new_text.splitlines(keepends=True),
                                             f"a/{display}", f"b/{display}"))
         if write and not write_atomic(path, new_text):
+            sys.stderr.write(f"zerolint: cannot write {display}; left unchanged\n")
             continue
         changed.append((count, diff))
     return changed
