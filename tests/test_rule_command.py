@@ -36,9 +36,16 @@ def test_rule_all_lists_every_rule():
         assert rule.name in line and rule.summary in line
 
 
-def test_a_folder_named_like_a_path_still_lints(tmp_path):
-    (tmp_path / "x.py").write_text("import torch\n")
-    assert run("x.py", cwd=tmp_path).returncode == 0
+def test_a_path_named_rule_is_still_linted(tmp_path):
+    (tmp_path / "rule").mkdir()
+    (tmp_path / "rule" / "x.py").write_text("import torch\n")
+    proc = run("--no-cache", "rule", cwd=tmp_path)
+    assert proc.returncode == 0 and "1 file checked" in proc.stderr
+
+
+def test_help_mentions_the_rule_command():
+    assert "zerolint rule ZL101" in run("--help").stdout
+    assert "--all" in run("rule", "--help").stdout
 
 
 def test_pages_ship_in_the_wheel(tmp_path):
