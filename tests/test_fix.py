@@ -124,3 +124,35 @@ def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
     monkeypatch.setattr(apply.os, "replace", boom)
     assert apply.write_atomic(target, "x = 2\n") is False
     assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
+
+
+FUNCTIONAL_IMPORTED = """\
+import torch
+from torch import nn
+from torch.nn.functional import (binary_cross_entropy,)
+
+model = nn.Linear(4, 1)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+x, y = torch.randn(8, 4), torch.rand(8, 1)
+for _ in range(3):
+    opt.zero_grad()
+    loss = binary_cross_entropy(model(x), y)  # keep this comment
+    loss.backward()
+    opt.step()
+"""
+
+
+def test_zl101_fix_on_an_imported_function_adds_the_import():
+    new, count = fix_text(FUNCTIONAL_IMPORTED)
+    assert count == 1
+    assert "from torch.nn.functional import (binary_cross_entropy, binary_cross_entropy_with_logits,)" in new
+    assert "loss = binary_cross_entropy_with_logits(model(x), y)  # keep this comment" in new
+    assert not lint_source(new).findings
+
+
+def test_zl101_no_fix_when_the_loss_object_also_takes_probabilities():
+    text = FUNCTIONAL_IMPORTED.replace("from torch.nn.functional import (binary_cross_entropy,)\n", "") \
+        .replace("loss = binary_cross_entropy(model(x), y)", "loss = crit(model(x), y) + crit(torch.sigmoid(model(x)), y)") \
+        .replace("model = nn.Linear(4, 1)\n", "model = nn.Linear(4, 1)\ncrit = nn.BCELoss()\n")
+    assert [f.code for f in lint_source(text).findings] == ["ZL101"]
+    assert fix_text(text) == (text, 0)

@@ -78,7 +78,17 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     qual = tree.imports.resolve(func)
     if qual == BCE_FN:
         new = _renamed(func, "binary_cross_entropy_with_logits")
-        return tree.module.deep_replace(func, new) if new is not None else None
+        if new is not None:
+            return tree.module.deep_replace(func, new)
+        if isinstance(func, cst.Name):  # from torch.nn.functional import binary_cross_entropy
+            replacements = {func: cst.Name("binary_cross_entropy_with_logits")}
+            if "binary_cross_entropy_with_logits" not in tree.imports.aliases:
+                source = _import_from_of(tree, func.value, ("torch.nn.functional",))
+                if source is None:
+                    return None
+                replacements[source] = _with_alias(source, "binary_cross_entropy_with_logits")
+            return _replace_all(tree.module, replacements)
+        return None
     if isinstance(func, cst.Call) and tree.imports.resolve(func.func) == BCE:
         return _rename_constructors(tree, [func])
     name = dotted(func)
@@ -117,22 +127,26 @@ def _rename_constructors(tree: Tree, constructors: list) -> Optional[cst.Module]
         else:
             return None
     if needs_import and "BCEWithLogitsLoss" not in tree.imports.aliases:
-        source = _import_from_of(tree, "BCELoss")
+        source = _import_from_of(tree, "BCELoss", ("torch.nn", "torch.nn.modules.loss"))
         if source is None:
             return None
-        names = list(source.names)
-        if names and names[-1].comma is not cst.MaybeSentinel.DEFAULT:
-            names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-        names.append(cst.ImportAlias(name=cst.Name("BCEWithLogitsLoss")))
-        replacements[source] = source.with_changes(names=names)
+        replacements[source] = _with_alias(source, "BCEWithLogitsLoss")
     return _replace_all(tree.module, replacements)
 
 
-def _import_from_of(tree: Tree, local: str) -> Optional[cst.ImportFrom]:
+def _with_alias(source: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """``from m import a`` -> ``from m import a, name`` (keeping parentheses and a trailing comma)."""
+    names = list(source.names)
+    trailing = names[-1].comma
+    names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    names.append(cst.ImportAlias(name=cst.Name(name), comma=trailing))
+    return source.with_changes(names=names)
+
+
+def _import_from_of(tree: Tree, local: str, modules: tuple) -> Optional[cst.ImportFrom]:
     for node in tree.positions:
         if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar) and node.module:
-            if dotted(node.module) in ("torch.nn", "torch.nn.modules.loss") and \
+            if dotted(node.module) in modules and \
                     any(dotted(a.name) == local and a.asname is None for a in node.names):
                 return node
     return None
