@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from dataclasses import dataclass
 
-from .engine import FileResult, lint_file, lint_source
+from .engine import _RELEVANT, FileResult, lint_file, lint_source
 from .fix import FIXABLE, fixable_keys
 
 #: Below this many files to parse, a process pool costs more than it saves (start-up, imports).
@@ -27,6 +27,10 @@ class Linted(FileResult):
     """A FileResult plus which of its findings have a fix that applies: {(line, column, code)}."""
 
     fixable: frozenset = frozenset()
+
+
+def _will_parse(data: bytes) -> bool:
+    return b"\x00" not in data and _RELEVANT.search(data) is not None
 
 
 def _lint_one(item: tuple) -> Linted:
@@ -62,9 +66,17 @@ def lint_all(items: list, jobs: int = 1, cache=None,
         progress(done, len(items))
 
     work = [(data, items[i][2], items[i][1], items[i][0]) for i, data, _ in todo]
-    workers = min(jobs, len(work) // MIN_FILES_PER_WORKER)
+    # Only files the engine will parse are worth sending to another process; the rest (no torch,
+    # no training call) cost a regex search and are linted here.
+    heavy = [n for n, item in enumerate(work) if _will_parse(item[0])]
+    workers = min(jobs, len(heavy) // MIN_FILES_PER_WORKER)
     if workers > 1:
-        outputs = _parallel(work, workers, progress, done, len(items))
+        outputs: list = [None] * len(work)
+        for n, result in zip(heavy, _parallel([work[n] for n in heavy], workers, progress, done, len(items))):
+            outputs[n] = result
+        for n, item in enumerate(work):
+            if outputs[n] is None:
+                outputs[n] = _lint_one(item)
     else:
         outputs = []
         for n, item in enumerate(work, 1):
