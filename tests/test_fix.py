@@ -156,3 +156,18 @@ def test_zl101_no_fix_when_the_loss_object_also_takes_probabilities():
         .replace("model = nn.Linear(4, 1)\n", "model = nn.Linear(4, 1)\ncrit = nn.BCELoss()\n")
     assert [f.code for f in lint_source(text).findings] == ["ZL101"]
     assert fix_text(text) == (text, 0)
+
+
+@pytest.mark.parametrize("path", sorted({p for p, _ in CASES}), ids=lambda p: p.name)
+def test_fix_never_raises_or_breaks_parsing_on_truncated_files(path):
+    """A cheap property test: every prefix of a fixable fixture (every 4th line)."""
+    lines = path.read_text().splitlines(keepends=True)
+    for end in range(4, len(lines), 4):
+        text = "".join(lines[:end])
+        new, _ = fix_text(text, path.name)
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            assert new == text  # a file that does not parse is never touched
+            continue
+        ast.parse(new)
