@@ -39,9 +39,13 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]},
+               epilog="`zerolint rule ZL101` prints a rule's page; `zerolint rule --all` lists the rules.")
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+@click.option("--format", "output_format", type=click.Choice(FORMAT_NAMES), default="text",
               show_default=True, help="Output format.")
 @click.option("--select", multiple=True, help="Codes or prefixes to enable (e.g. ZL1,ZL201).")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
@@ -52,9 +56,18 @@ def fail(message: str) -> None:
               help="Use this pyproject.toml or zerolint.toml instead of discovering one.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary line on stderr.")
+@click.option("--statistics", is_flag=True,
+              help="Print the number of findings per code (after text output; on stderr for machine formats).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Files linted in parallel (default: all cores).")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Cache folder (default: .zerolint_cache at the project root, or `cache-dir` in config).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes (findings marked [*]) in place.")
+@click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff; change nothing.")
 @click.version_option(__version__, "--version", prog_name="zerolint")
-def main(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-         exit_zero, quiet) -> None:
+def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
     PATHS are files or folders (default: the current folder). Exit status: 0 clean, 1 findings,
@@ -62,9 +75,12 @@ def main(paths, output_format, select, ignore, extend_select, exclude, extend_ex
     """
     from .config import ConfigError, ConfigFinder, load_file, parse_codes
     from .discovery import MissingPath, discover
-    from .engine import lint_file, sort_findings
-    from .output import FORMATS
+    from .engine import sort_findings
+    from .output import FORMATS, MACHINE, fix_key, statistics as stats_table
+    from .runner import default_jobs, lint_all
 
+    if fix and diff:
+        fail("--fix and --diff cannot be combined")
     try:
         overrides = {
             "select": parse_codes(list(_split(select)), "--select", "command line") if select else None,
@@ -77,36 +93,135 @@ def main(paths, output_format, select, ignore, extend_select, exclude, extend_ex
         fixed = load_file(Path(config_file)) if config_file else None
         finder = ConfigFinder(Path.cwd())
         targets = list(paths) or ["."]
-        findings = []
-        checked = 0
-        internal_errors = 0
         extra_exclude = _split(extend_exclude) or ()
+        items = []
         for path, config in discover(targets, finder, fixed, overrides):
             if extra_exclude:
                 config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
                 if config.is_excluded(path):
                     continue
-            result = lint_file(path, config, _display(path))
-            checked += 1
-            findings.extend(f for f in result.findings if config.is_enabled(f.code, path))
-            if result.error:
-                internal_errors += 1
-                click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}",
-                           err=True)
+            items.append((path, config, _display(path)))
+        cache = None if no_cache else _open_cache(cache_dir, fixed if fixed is not None else finder.for_path(Path.cwd()))
     except ConfigError as exc:
         fail(str(exc))
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
+    progress = _progress_printer() if output_format == "text" and not quiet and _stderr_is_tty() else None
+    results = lint_all(items, jobs or default_jobs(), cache, progress)
+
+    if fix or diff:
+        from .fix.apply import apply_fixes
+
+        changed = apply_fixes(items, results, write=fix)
+        if diff:
+            sys.stdout.write("".join(text for _, text in changed))
+            if not quiet:
+                click.echo(f"{len(changed)} file{'s' * (len(changed) != 1)} would be fixed.", err=True)
+            sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
+        if changed:
+            if not quiet:
+                fixed_count = sum(n for n, _ in changed)
+                click.echo(f"Fixed {fixed_count} finding{'s' * (fixed_count != 1)} in {len(changed)} "
+                           f"file{'s' * (len(changed) != 1)}.", err=True)
+            results = lint_all(items, 1, cache)  # report what is left
+
+    findings = []
+    fixable = set()
+    internal_errors = 0
+    for (path, config, _), result in zip(items, results):
+        findings.extend(f for f in result.findings if config.is_enabled(f.code, path))
+        fixable.update((result.path, line, column, code) for line, column, code in result.fixable)
+        if result.error:
+            internal_errors += 1
+            click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
+    checked = len(items)
+
     findings = sort_findings(findings)
-    sys.stdout.write(FORMATS[output_format](findings))
+    fixable = {fix_key(f) for f in findings} & fixable
+    sys.stdout.write(FORMATS[output_format](findings, fixable=fixable))
+    if statistics:
+        table = stats_table(findings)
+        if output_format in MACHINE:
+            sys.stderr.write(table)
+        else:
+            sys.stdout.write(table)
     if not quiet:
         files = len({f.path for f in findings})
         if findings:
             click.echo(f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} "
                        f"file{'s' * (files != 1)} ({checked} checked).", err=True)
+            if fixable and output_format in ("text", "grouped") and not fix:
+                click.echo(f"[*] {len(fixable)} fixable with `zerolint --fix` (preview with --diff).", err=True)
         else:
             click.echo(f"All checks passed ({checked} file{'s' * (checked != 1)} checked).", err=True)
     if internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+def _open_cache(cache_dir, config):
+    from .cache import DEFAULT_DIR, Cache, find_project_root
+
+    if cache_dir:
+        return Cache(Path(cache_dir))
+    if config.cache_dir:
+        return Cache(config.root / config.cache_dir)
+    root = config.root if config.source is not None else find_project_root(Path.cwd())
+    return Cache(root / DEFAULT_DIR)
+
+
+def _stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _progress_printer():
+    state = {"shown": False}
+
+    def show(done: int, total: int) -> None:
+        if total < 50:
+            return
+        if done >= total:
+            if state["shown"]:
+                sys.stderr.write("\r\033[K")
+                sys.stderr.flush()
+            return
+        state["shown"] = True
+        sys.stderr.write(f"\rzerolint: {done}/{total} files")
+        sys.stderr.flush()
+
+    return show
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="List every rule: code, name, severity, summary.")
+def rule_command(code, show_all) -> None:
+    """Print the page of rule CODE (e.g. ZL101), or list all rules with --all."""
+    from .pages import page
+    from .rules import all_rules
+
+    rules = all_rules()
+    if show_all or not code:
+        width = max(len(r.name) for r in rules.values())
+        for r in rules.values():
+            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        return
+    wanted = code.strip().upper()
+    if wanted not in rules:
+        fail(f"unknown rule {code!r} (see `zerolint rule --all`)")
+    text = page(wanted)
+    if text is None:
+        fail(f"the page of {wanted} is missing from this installation")
+    click.echo(text.rstrip("\n"))
+
+
+def main(args=None, prog_name=None, **extra):
+    """The console script: `zerolint rule ...` prints rule pages, anything else lints paths."""
+    argv = list(sys.argv[1:] if args is None else args)
+    if argv and argv[0] == "rule" and not Path("rule").exists():
+        return rule_command.main(argv[1:], prog_name="zerolint rule", **extra)
+    return lint_command.main(argv, prog_name=prog_name or "zerolint", **extra)

@@ -21,7 +21,7 @@ DEFAULT_EXCLUDE = (
     ".pytest_cache", ".ruff_cache", ".zerolint_cache", ".ipynb_checkpoints",
 )
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores"}
+_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores", "cache-dir"}
 
 
 class ConfigError(Exception):
@@ -38,6 +38,7 @@ class Config:
     exclude: tuple = ()
     extend_exclude: tuple = ()
     per_file_ignores: tuple = ()  # ((glob, (codes...)), ...)
+    cache_dir: Optional[str] = None  # relative to root
 
     def is_enabled(self, code: str, path: Optional[Path] = None) -> bool:
         if code == "ZL000":
@@ -132,6 +133,10 @@ def from_table(table: Any, root: Path, source: Optional[Path]) -> Config:
     for key in ("exclude", "extend-exclude"):
         if key in table:
             values[key.replace("-", "_")] = _parse_paths(table[key], key, origin)
+    if "cache-dir" in table:
+        if not isinstance(table["cache-dir"], str) or not table["cache-dir"].strip():
+            raise ConfigError(f"{origin}: `cache-dir` must be a folder path (a string), got {table['cache-dir']!r}")
+        values["cache_dir"] = table["cache-dir"]
     if "per-file-ignores" in table:
         pfi = table["per-file-ignores"]
         if not isinstance(pfi, dict):

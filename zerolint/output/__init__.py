@@ -1,22 +1,87 @@
-"""Output formats: each turns sorted findings into text for stdout."""
+"""Output formats: each turns sorted findings into text for stdout.
+
+A format is a function ``(findings) -> str`` registered in ``FORMATS``; ``MACHINE`` lists the ones
+other programs parse (no progress, no statistics mixed into stdout).
+"""
 from __future__ import annotations
 
 import json
-from typing import Callable, Iterable
+from collections import Counter
+from typing import Callable, Collection, Iterable, Optional
 
 from ..diagnostic import Finding
+from ..fix import is_fixable
 
 
-def text(findings: Iterable[Finding]) -> str:
-    """flake8 style: ``path:line:col: CODE message`` with 1-based line and column."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}\n" for f in findings)
+def fix_key(f: Finding) -> tuple:
+    return (f.path, f.line, f.column, f.code)
 
 
-def json_array(findings: Iterable[Finding]) -> str:
+def _code(f: Finding, fixable: Optional[Collection]) -> str:
+    """``CODE [*]`` when a fix applies: per finding when known (``fixable`` keys), else per rule."""
+    marked = is_fixable(f.code) if fixable is None else fix_key(f) in fixable
+    return f"{f.code} [*]" if marked else f.code
+
+
+def text(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
+    """flake8 style: ``path:line:col: CODE message`` with 1-based line and column (``[*]``: fixable)."""
+    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f, fixable)} {f.message}\n" for f in findings)
+
+
+def json_array(findings: Iterable[Finding], **_) -> str:
     return json.dumps([f.to_json() for f in findings], indent=2) + "\n"
 
 
-FORMATS: dict[str, Callable[[Iterable[Finding]], str]] = {
+def json_lines(findings: Iterable[Finding], **_) -> str:
+    """One JSON object per line, same keys as ``json``."""
+    return "".join(json.dumps(f.to_json()) + "\n" for f in findings)
+
+
+def grouped(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
+    """For people: a heading per file, then ``line:col CODE message`` indented under it."""
+    out: list = []
+    current = None
+    for f in findings:
+        if f.path != current:
+            if current is not None:
+                out.append("\n")
+            current = f.path
+            out.append(f"{f.path}:\n")
+        out.append(f"  {f.line:>4}:{f.column:<3} {_code(f, fixable)} {f.message}\n")
+    return "".join(out)
+
+
+def statistics(findings: Iterable[Finding]) -> str:
+    """Counts per code, most frequent first: ``count  CODE  [*] name`` ([*]: the rule has a fix)."""
+    counts: Counter = Counter()
+    names: dict = {}
+    for f in findings:
+        counts[f.code] += 1
+        names[f.code] = f.name
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    width = max((len(str(n)) for _, n in rows), default=1)
+    return "".join(f"{n:>{width}}  {code}  {'[*] ' if is_fixable(code) else ''}{names[code]}\n"
+                   for code, n in rows)
+
+
+def _sarif(findings: Iterable[Finding], **_) -> str:
+    from .sarif import render
+
+    return render(findings)
+
+
+def _github(findings: Iterable[Finding], **_) -> str:
+    from .github import render
+
+    return render(findings)
+
+
+FORMATS: dict[str, Callable[..., str]] = {  # (findings, fixable=None) -> str
     "text": text,
     "json": json_array,
+    "json-lines": json_lines,
+    "sarif": _sarif,
+    "github": _github,
+    "grouped": grouped,
 }
+MACHINE = frozenset({"json", "json-lines", "sarif", "github"})

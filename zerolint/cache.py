@@ -1,0 +1,123 @@
+"""A per-file result cache keyed by content hash, zerolint version and effective configuration.
+
+Layout: ``<cache-dir>/<version>/<key[:2]>/<key>.json`` plus ``CACHEDIR.TAG`` and a ``.gitignore`` of
+``*`` at the top. Entries are written atomically (temporary file + rename). Anything wrong with the
+cache (corrupt entry, read-only folder, full disk) makes it a miss or a no-op, never an error.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from . import __version__
+from .config import Config
+from .diagnostic import Finding
+
+DEFAULT_DIR = ".zerolint_cache"
+_TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by zerolint.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n")
+_FIELDS = ("line", "column", "end_line", "end_column", "code", "name", "severity", "message")
+
+
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """The version plus the size and mtime of zerolint's own modules (edits in a checkout invalidate)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode())
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                try:
+                    st = os.stat(os.path.join(folder, name))
+                except OSError:
+                    continue
+                digest.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def config_fingerprint(config: Config, path: Path) -> str:
+    """What of the configuration decides this file's findings: selection and its per-file ignores."""
+    return repr((config.select, config.ignore, config.extend_select, config._file_ignores(path)))
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest folder holding a pyproject.toml or .git, walking up; else ``start``."""
+    start = Path(os.path.abspath(start))
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return start
+
+
+class Cache:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.base = self.directory / __version__
+        self._ready: Optional[bool] = None
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, data: bytes, config: Config, path: Path) -> str:
+        digest = hashlib.sha256(data)
+        digest.update(b"\0" + code_fingerprint().encode() + b"\0" + config_fingerprint(config, path).encode())
+        return digest.hexdigest()
+
+    def _entry(self, key: str) -> Path:
+        return self.base / key[:2] / f"{key}.json"
+
+    def get(self, key: str, display: str) -> Optional[tuple]:
+        """(findings with ``display`` as their path, fixable keys) stored for ``key``, or None on a miss."""
+        try:
+            with open(self._entry(key), "rb") as handle:
+                rows = json.loads(handle.read())
+            findings = [Finding(display, *(row[k] for k in _FIELDS)) for row in rows]
+            fixable = frozenset((row["line"], row["column"], row["code"]) for row in rows if row["fixable"])
+        except (OSError, ValueError, TypeError, KeyError, IndexError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return findings, fixable
+
+    def put(self, key: str, findings: list, fixable: frozenset = frozenset()) -> None:
+        if not self._prepare():
+            return
+        entry = self._entry(key)
+        rows = [{**{k: getattr(f, k) for k in _FIELDS}, "fixable": (f.line, f.column, f.code) in fixable}
+                for f in findings]
+        tmp = None
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(rows, handle)
+            os.replace(tmp, entry)
+            tmp = None
+        except OSError:
+            pass
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+    def _prepare(self) -> bool:
+        if self._ready is None:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                for name, content in (("CACHEDIR.TAG", _TAG), (".gitignore", "# created by zerolint\n*\n")):
+                    target = self.directory / name
+                    if not target.exists():
+                        target.write_text(content, encoding="utf-8")
+                self.base.mkdir(exist_ok=True)
+                self._ready = True
+            except OSError:
+                self._ready = False
+        return self._ready

@@ -1,0 +1,36 @@
+"""Safe mechanical fixes (libcst transforms). Importing this package does not import libcst."""
+from __future__ import annotations
+
+#: Codes with a fix; text output marks their findings with ``[*]``.
+FIXABLE = frozenset({"ZL101", "ZL201", "ZL202", "ZL301"})
+
+
+def is_fixable(code: str) -> bool:
+    return code in FIXABLE
+
+
+def fixable_keys(data, findings) -> frozenset:
+    """(line, column, code) of the findings whose fix applies here (the transform produces a change).
+
+    Imports libcst; called only for files that have findings of a fixable code.
+    """
+    candidates = [f for f in findings if f.code in FIXABLE]
+    if not candidates:
+        return frozenset()
+    try:
+        from ..engine import _decode
+        from .transforms import FIXES, Tree
+
+        text = _decode(data) if isinstance(data, bytes) else data
+        tree = Tree.parse(text)
+        keys = set()
+        for f in candidates:
+            try:
+                module = FIXES[f.code](tree, f, [g for g in candidates if g.code == f.code])
+            except Exception:
+                module = None
+            if module is not None:
+                keys.add((f.line, f.column, f.code))
+        return frozenset(keys)
+    except Exception:
+        return frozenset()

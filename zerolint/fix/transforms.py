@@ -1,0 +1,319 @@
+"""One libcst transform per fixable rule, located from a Finding's position on a fresh parse.
+
+Each ``fix_ZLxxx(tree, finding, context)`` returns a new module, or None when the fix is not safe
+to apply mechanically here (the finding then stays, without a fix).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
+
+from ..diagnostic import Finding
+from ..model.names import ImportTable, dotted
+
+BCE = "torch.nn.BCELoss"
+BCE_FN = "torch.nn.functional.binary_cross_entropy"
+
+
+@dataclass
+class Tree:
+    """A parsed module with positions and parents, and its import table."""
+
+    module: cst.Module
+    positions: dict
+    parents: dict
+    imports: ImportTable = field(default_factory=ImportTable)
+
+    @classmethod
+    def parse(cls, text: str) -> "Tree":
+        wrapper = MetadataWrapper(cst.parse_module(text))
+        meta = wrapper.resolve_many([PositionProvider, ParentNodeProvider])
+        tree = cls(wrapper.module, meta[PositionProvider], meta[ParentNodeProvider])
+        for node in tree.positions:
+            if isinstance(node, (cst.Import, cst.ImportFrom)):
+                tree.imports.add(node)
+        return tree
+
+    def node_at(self, f: Finding, kind=cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The node the finding was reported on (same start and end)."""
+        want = (f.line, f.column - 1, f.end_line, f.end_column - 1)
+        for node, span in self.positions.items():
+            if isinstance(node, kind) and \
+                    (span.start.line, span.start.column, span.end.line, span.end.column) == want:
+                return node
+        return None
+
+    def ancestors(self, node: cst.CSTNode):
+        while node in self.parents:
+            node = self.parents[node]
+            yield node
+
+    def statement(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The simple statement line or compound statement that holds ``node``."""
+        for parent in self.ancestors(node):
+            if isinstance(parent, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+                return parent
+        return None
+
+    def calls_of(self, name: str) -> list:
+        return [n for n in self.positions if isinstance(n, cst.Call) and dotted(n.func) == name]
+
+
+def _renamed(func: cst.BaseExpression, new: str) -> Optional[cst.BaseExpression]:
+    if isinstance(func, cst.Attribute):
+        return func.with_changes(attr=cst.Name(new))
+    return None
+
+
+# ---- ZL101: BCELoss on logits -> BCEWithLogitsLoss -------------------------------------------------
+
+def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+    call = tree.node_at(f, cst.Call)
+    if call is None:
+        return None
+    func = call.func
+    qual = tree.imports.resolve(func)
+    if qual == BCE_FN:
+        new = _renamed(func, "binary_cross_entropy_with_logits")
+        if new is not None:
+            return tree.module.deep_replace(func, new)
+        if isinstance(func, cst.Name):  # from torch.nn.functional import binary_cross_entropy
+            replacements = {func: cst.Name("binary_cross_entropy_with_logits")}
+            if "binary_cross_entropy_with_logits" not in tree.imports.aliases:
+                source = _import_from_of(tree, func.value, ("torch.nn.functional",))
+                if source is None:
+                    return None
+                replacements[source] = _with_alias(source, "binary_cross_entropy_with_logits")
+            return _replace_all(tree.module, replacements)
+        return None
+    if isinstance(func, cst.Call) and tree.imports.resolve(func.func) == BCE:
+        return _rename_constructors(tree, [func])
+    name = dotted(func)
+    if name is None:
+        return None
+    # Every call of this loss object in the file must be a flagged one: the new loss wants logits.
+    flagged_at = {(x.line, x.column) for x in flagged}
+    for other in tree.calls_of(name):
+        span = tree.positions[other].start
+        if (span.line, span.column + 1) not in flagged_at:
+            return None
+    constructors = []
+    for node in tree.positions:
+        if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets):
+            value = node.value
+            if not (isinstance(value, cst.Call) and tree.imports.resolve(value.func) == BCE):
+                return None  # bound to something else too: not a mechanical change
+            constructors.append(value)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and dotted(node.target) == name:
+            return None
+    if not constructors:
+        return None
+    return _rename_constructors(tree, constructors)
+
+
+def _rename_constructors(tree: Tree, constructors: list) -> Optional[cst.Module]:
+    replacements = {}
+    needs_import = False
+    for ctor in constructors:
+        func = ctor.func
+        if isinstance(func, cst.Attribute):
+            replacements[func] = func.with_changes(attr=cst.Name("BCEWithLogitsLoss"))
+        elif isinstance(func, cst.Name):
+            replacements[func] = cst.Name("BCEWithLogitsLoss")
+            needs_import = True
+        else:
+            return None
+    if needs_import and "BCEWithLogitsLoss" not in tree.imports.aliases:
+        source = _import_from_of(tree, "BCELoss", ("torch.nn", "torch.nn.modules.loss"))
+        if source is None:
+            return None
+        replacements[source] = _with_alias(source, "BCEWithLogitsLoss")
+    return _replace_all(tree.module, replacements)
+
+
+def _with_alias(source: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    """``from m import a`` -> ``from m import a, name`` (keeping parentheses and a trailing comma)."""
+    names = list(source.names)
+    trailing = names[-1].comma
+    names[-1] = names[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+    names.append(cst.ImportAlias(name=cst.Name(name), comma=trailing))
+    return source.with_changes(names=names)
+
+
+def _import_from_of(tree: Tree, local: str, modules: tuple) -> Optional[cst.ImportFrom]:
+    for node in tree.positions:
+        if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar) and node.module:
+            if dotted(node.module) in modules and \
+                    any(dotted(a.name) == local and a.asname is None for a in node.names):
+                return node
+    return None
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, mapping: dict) -> None:
+        self.mapping = mapping
+
+    def on_leave(self, original, updated):
+        return self.mapping.get(original, updated)
+
+
+def _replace_all(module: cst.Module, mapping: dict) -> cst.Module:
+    return module.visit(_Replacer(mapping))
+
+
+# ---- ZL201: missing zero_grad -> insert `<optimizer>.zero_grad()` at the top of the step loop ----
+
+def _optimizer_of(step: cst.Call) -> Optional[cst.BaseExpression]:
+    func = step.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "step":
+        return None
+    if step.args:  # scaler.step(optimizer) / step(closure)
+        first = step.args[0]
+        if first.keyword is None and first.star == "" and dotted(first.value) is not None \
+                and "scaler" in (dotted(func.value) or "").lower():
+            return first.value
+        return None
+    return func.value if dotted(func.value) is not None else None
+
+
+def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+    step = tree.node_at(f, cst.Call)
+    if step is None:
+        return None
+    optimizer = _optimizer_of(step)
+    if optimizer is None:
+        return None
+    body_owner = None
+    for parent in tree.ancestors(step):
+        if isinstance(parent, (cst.For, cst.While, cst.FunctionDef)):
+            body_owner = parent
+            break
+    if body_owner is None or not isinstance(body_owner.body, cst.IndentedBlock):
+        return None
+    stmt = cst.parse_statement(f"{cst.Module(body=[]).code_for_node(optimizer)}.zero_grad()\n")
+    body = list(body_owner.body.body)
+    at = 0
+    if isinstance(body_owner, cst.FunctionDef) and body and _is_docstring(body[0]):
+        at = 1
+    body.insert(at, stmt)
+    new_owner = body_owner.with_changes(body=body_owner.body.with_changes(body=body))
+    return tree.module.deep_replace(body_owner, new_owner)
+
+
+def _is_docstring(stmt) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and \
+        isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+
+
+# ---- ZL202: step before backward -> move the step statement after the backward statement ---------
+
+def _has_backward(node: cst.CSTNode) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "backward":
+                found.append(call)
+            name = dotted(call.func) or ""
+            if name.endswith("accelerator.backward"):
+                found.append(call)
+
+    node.visit(Finder())
+    return bool(found)
+
+
+def _is_scaler_update(stmt, step: cst.Call) -> bool:
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr)):
+        return False
+    call = stmt.body[0].value
+    if not (isinstance(call, cst.Call) and isinstance(step.func, cst.Attribute)):
+        return False
+    return dotted(call.func) == f"{dotted(step.func.value)}.update" and step.args != ()
+
+
+def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+    step = tree.node_at(f, cst.Call)
+    if step is None:
+        return None
+    stmt = tree.statement(step)
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    block = tree.parents.get(stmt)
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return None
+    body = list(block.body)
+    at = body.index(stmt)
+    target = next((i for i in range(at + 1, len(body)) if _has_backward(body[i])), None)
+    if target is None:
+        return None
+    moving = [stmt]
+    # `scaler.update()` right after `scaler.step(optimizer)` belongs with it and moves along
+    after = body[at + 1] if at + 1 < target else None
+    if after is not None and _is_scaler_update(after, step):
+        moving.append(after)
+    rest = [s for s in body if not any(s is m for m in moving)]
+    target_index = next(i for i, s in enumerate(rest) if s is body[target])
+    new_body = rest[:target_index + 1] + moving + rest[target_index + 1:]
+    return tree.module.deep_replace(block, block.with_changes(body=new_body))
+
+
+# ---- ZL301: evaluation with autograd on -> wrap the loop (or statement) in torch.no_grad() --------
+
+def _torch_name(tree: Tree) -> Optional[str]:
+    for local, qual in tree.imports.aliases.items():
+        if qual == "torch":
+            return local
+    return None
+
+
+def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+    forward = tree.node_at(f, cst.Call)
+    if forward is None:
+        return None
+    torch_name = _torch_name(tree)
+    if torch_name is None:
+        return None
+    target = None
+    for parent in tree.ancestors(forward):
+        if isinstance(parent, (cst.For, cst.While)):
+            target = parent
+            break
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            break
+    if target is None:
+        target = tree.statement(forward)
+    if target is None or _yields(target) or isinstance(target, (cst.FunctionDef, cst.ClassDef)):
+        return None  # a generator suspended inside no_grad would turn autograd off for its caller
+    block = tree.parents.get(target)
+    if not isinstance(block, (cst.IndentedBlock, cst.Module)):
+        return None
+    inner = target.with_changes(leading_lines=())
+    wrapped = cst.With(
+        items=[cst.WithItem(cst.parse_expression(f"{torch_name}.no_grad()"))],
+        body=cst.IndentedBlock(body=[inner]),
+        leading_lines=target.leading_lines,
+    )
+    return tree.module.deep_replace(target, wrapped)
+
+
+def _yields(node: cst.CSTNode) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Yield(self, _: cst.Yield) -> None:
+            found.append(True)
+
+        def visit_FunctionDef(self, _: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Lambda(self, _: cst.Lambda) -> bool:
+            return False
+
+    node.visit(Finder())
+    return bool(found)
+
+
+FIXES = {"ZL101": fix_zl101, "ZL201": fix_zl201, "ZL202": fix_zl202, "ZL301": fix_zl301}

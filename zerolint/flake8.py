@@ -1,0 +1,49 @@
+"""The flake8 plugin: `flake8 --select ZL` reports zerolint's findings with the CLI's codes, lines, columns
+and messages. flake8 reports syntax errors itself (E999), so files zerolint cannot read yield nothing."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Optional
+
+from . import __version__
+
+
+class ZerolintChecker:
+    name = "zerolint"
+    version = __version__
+
+    def __init__(self, tree=None, lines: Optional[list] = None, filename: str = "stdin") -> None:
+        # `tree` (flake8's ast) is unused, but naming it is how flake8 knows this is a tree plugin.
+        self.lines = lines
+        self.filename = filename
+
+    def _source(self) -> bytes:
+        if self.lines is not None:
+            return "".join(self.lines).encode("utf-8")
+        return Path(self.filename).read_bytes()
+
+    def run(self) -> Iterator[tuple]:
+        try:
+            findings = self._findings()
+        except Exception:  # never break flake8's run because of zerolint
+            return
+        for f in findings:
+            yield f.line, f.column - 1, f"{f.code} {f.message}", type(self)
+
+    def _findings(self) -> list:
+        from .config import ConfigError, ConfigFinder
+        from .engine import lint_source
+
+        config = None
+        real: Optional[Path] = None
+        if self.filename not in ("stdin", "-", None):
+            real = Path(self.filename)
+            try:
+                config = ConfigFinder(Path.cwd()).for_path(real)
+            except (ConfigError, OSError):
+                config = None
+        result = lint_source(self._source(), str(self.filename), config, real_path=real)
+        if result.error:
+            return []
+        return [f for f in result.findings
+                if f.code != "ZL000" and (config is None or config.is_enabled(f.code, real))]

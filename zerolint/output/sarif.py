@@ -1,0 +1,94 @@
+"""SARIF 2.1.0 for code scanning (GitHub accepts it with `github/codeql-action/upload-sarif`)."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterable
+from urllib.parse import quote
+
+from .. import __version__
+from ..diagnostic import Finding
+from ..pages import page, section
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/your-org/zerolint"
+_ZL000 = ("ZL000", "unreadable-source", "error",
+          "a file that cannot be read, decoded or parsed, so it was not linted")
+
+
+def _level(severity: str) -> str:
+    return "warning" if severity == "warning" else "error"
+
+
+def rule_descriptors() -> list:
+    """One reportingDescriptor per rule, with the help text taken from its page in `rules/`."""
+    from ..rules import all_rules  # imports libcst: only this format needs the registry
+
+    rows = [_ZL000] + [(r.code, r.name, r.severity, r.summary) for r in all_rules().values()]
+    out = []
+    for code, name, severity, summary in rows:
+        text = page(code) or ""
+        what = section(text, "What it does") if text else ""
+        short = summary[:1].upper() + summary[1:] if summary else name
+        descriptor = {
+            "id": code,
+            "name": name,
+            "shortDescription": {"text": short},
+            "fullDescription": {"text": what or short},
+            "help": {"text": text or short, "markdown": text or short},
+            "defaultConfiguration": {"level": _level(severity)},
+            "properties": {"tags": ["zerolint", "training"]},
+        }
+        if text:
+            descriptor["helpUri"] = f"{INFORMATION_URI}/blob/main/rules/{code}.md"
+        out.append(descriptor)
+    return out
+
+
+def relative_uri(path: str) -> str:
+    """A relative, forward-slash, percent-encoded URI (GitHub rejects absolute ones)."""
+    norm = os.path.normpath(path)
+    if os.path.isabs(norm):
+        norm = os.path.relpath(norm)
+    return quote(norm.replace(os.sep, "/"), safe="/-_.~")
+
+
+def result(f: Finding, index: dict) -> dict:
+    return {
+        "ruleId": f.code,
+        "ruleIndex": index[f.code],
+        "level": _level(f.severity),
+        "message": {"text": f.message},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": relative_uri(f.path), "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": f.line, "startColumn": f.column,
+                           "endLine": f.end_line, "endColumn": f.end_column},
+            }
+        }],
+    }
+
+
+def document(findings: Iterable[Finding]) -> dict:
+    rules = rule_descriptors()
+    index = {r["id"]: i for i, r in enumerate(rules)}
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "zerolint", "version": __version__, "semanticVersion": __version__,
+                                "informationUri": INFORMATION_URI, "rules": rules}},
+            "originalUriBaseIds": {"%SRCROOT%": {"uri": _cwd_uri()}},
+            "columnKind": "unicodeCodePoints",
+            "results": [result(f, index) for f in findings if f.code in index],
+        }],
+    }
+
+
+def _cwd_uri() -> str:
+    cwd = os.getcwd().replace(os.sep, "/")
+    return "file://" + quote(cwd if cwd.startswith("/") else "/" + cwd) + "/"
+
+
+def render(findings: Iterable[Finding]) -> str:
+    return json.dumps(document(findings), indent=2) + "\n"

@@ -1,0 +1,121 @@
+"""Run the per-file pipeline over many files: behind the cache, in parallel, in a stable order."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+from dataclasses import dataclass
+
+from .engine import _RELEVANT, FileResult, lint_file, lint_source
+from .fix import FIXABLE, fixable_keys
+
+#: Below this many files to parse, a process pool costs more than it saves (start-up, imports).
+MIN_FILES_PER_WORKER = 8
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Linted(FileResult):
+    """A FileResult plus which of its findings have a fix that applies: {(line, column, code)}."""
+
+    fixable: frozenset = frozenset()
+
+
+def _will_parse(data: bytes) -> bool:
+    return b"\x00" not in data and _RELEVANT.search(data) is not None
+
+
+def _lint_one(item: tuple) -> Linted:
+    data, display, config, path = item
+    result = lint_source(data, display, config, real_path=path)
+    keys = frozenset()
+    if result.error is None and any(f.code in FIXABLE for f in result.findings):
+        keys = fixable_keys(data, result.findings)
+    return Linted(result.path, result.findings, result.parsed, result.error, keys)
+
+
+def lint_all(items: list, jobs: int = 1, cache=None,
+             progress: Optional[Callable[[int, int], None]] = None) -> list:
+    """``items`` are (path, config, display); returns one FileResult per item, in the same order."""
+    results: list = [None] * len(items)
+    todo: list = []  # (index, data, key)
+    for index, (path, config, display) in enumerate(items):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            results[index] = Linted(**vars(lint_file(path, config, display)))
+            continue
+        key = None
+        if cache is not None:
+            key = cache.key(data, config, path)
+            hit = cache.get(key, display)
+            if hit is not None:
+                results[index] = Linted(display, hit[0], fixable=hit[1])
+                continue
+        todo.append((index, data, key))
+    done = len(items) - len(todo)
+    if progress:
+        progress(done, len(items))
+
+    work = [(data, items[i][2], items[i][1], items[i][0]) for i, data, _ in todo]
+    # Only files the engine will parse are worth sending to another process; the rest (no torch,
+    # no training call) cost a regex search and are linted here.
+    heavy = [n for n, item in enumerate(work) if _will_parse(item[0])]
+    workers = min(jobs, len(heavy) // MIN_FILES_PER_WORKER)
+    if workers > 1:
+        outputs: list = [None] * len(work)
+        for n, result in zip(heavy, _parallel([work[n] for n in heavy], workers, progress, done, len(items))):
+            outputs[n] = result
+        for n, item in enumerate(work):
+            if outputs[n] is None:
+                outputs[n] = _lint_one(item)
+    else:
+        outputs = []
+        for n, item in enumerate(work, 1):
+            outputs.append(_lint_one(item))
+            if progress and n % 8 == 0:
+                progress(done + n, len(items))
+    for (index, _, key), result in zip(todo, outputs):
+        results[index] = result
+        if cache is not None and key is not None and result.error is None and result.parsed:
+            cache.put(key, result.findings, result.fixable)
+    if progress:
+        progress(len(items), len(items))
+    return results
+
+
+def _parallel(work: list, workers: int, progress, done: int, total: int) -> list:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:  # import once before forking so that every worker shares it
+        import libcst  # noqa: F401
+
+        from .rules import all_rules
+
+        all_rules()
+    except ImportError:
+        pass
+    method = "fork" if sys.platform.startswith("linux") else None
+    context = multiprocessing.get_context(method)
+    # Largest files first, one at a time: a file costs milliseconds, far more than sending it, and
+    # the big ones last would leave a worker idle at the end. Results go back to the input order.
+    order = sorted(range(len(work)), key=lambda i: -len(work[i][0]))
+    outputs: list = [None] * len(work)
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for n, (i, result) in enumerate(zip(order, pool.map(_lint_one, [work[i] for i in order])), 1):
+                outputs[i] = result
+                if progress and n % 8 == 0:
+                    progress(done + n, total)
+    except (OSError, RuntimeError, ImportError):  # no processes here (sandbox, no /dev/shm): go serial
+        outputs = [_lint_one(item) for item in work]
+    return outputs
