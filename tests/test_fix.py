@@ -20,6 +20,8 @@ CASES = [(path, f) for path in FILES for f in lint_source(path.read_bytes(), pat
          if f.code in FIXABLE]
 # A generator suspended inside `with torch.no_grad()` would turn autograd off for its caller.
 NOT_FIXED = {("zl301_eval_with_grad.py", "ZL301", 43)}
+# Keras: switching to from_logits=True also changes what metrics such as 'accuracy' threshold.
+NOT_FIXED |= {(p.name, f.code, f.line) for p, f in CASES if f.message.startswith("Keras ")}
 
 
 def test_there_are_fixable_findings_of_every_fixable_code():
@@ -51,7 +53,7 @@ def test_fix_text_removes_all_fixable_findings(path):
     left = {(f.code, f.line) for f in lint_source(new, path.name).findings if f.code in FIXABLE}
     expected_left = {(c, 0) for n, c, _ in NOT_FIXED if n == path.name}
     assert {c for c, _ in left} == {c for c, _ in expected_left}
-    assert count == sum(1 for p, f in CASES if p == path) - len(expected_left)
+    assert count == sum(1 for p, f in CASES if p == path) - sum(1 for n, _, _ in NOT_FIXED if n == path.name)
 
 
 def test_fixes_never_break_clean_fixtures():

@@ -74,6 +74,8 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     call = tree.node_at(f, cst.Call)
     if call is None:
         return None
+    if isinstance(call.func, cst.Attribute) and call.func.attr.value == "compile":
+        return None  # Keras: from_logits=True would also change what the 'accuracy' metric thresholds
     func = call.func
     qual = tree.imports.resolve(func)
     if qual == BCE_FN:
