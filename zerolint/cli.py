@@ -39,6 +39,23 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: bool) -> list:
+    from .confirm import INSTALL_HINT, ConfirmUnavailable, confirm
+
+    def progress(display: str) -> None:
+        if not quiet:
+            click.echo(f"zerolint: running {display} (--confirm executes it)", err=True)
+
+    try:
+        confirmed = confirm([(path, display, kept) for path, display, kept, _ in per_file],
+                            device, timeout, steps, progress)
+    except ConfirmUnavailable as exc:
+        fail(f"{exc}. {INSTALL_HINT}" if "torch" in str(exc) else str(exc))
+    places = {display: (path, config) for path, display, _, config in per_file}
+    return [f for f in confirmed
+            if not f.code.startswith("ZL9") or places[f.path][1].is_enabled(f.code, places[f.path][0])]
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
@@ -52,9 +69,18 @@ def fail(message: str) -> None:
               help="Use this pyproject.toml or zerolint.toml instead of discovering one.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("-q", "--quiet", is_flag=True, help="Print no summary line on stderr.")
+@click.option("--confirm", "confirm_run", is_flag=True,
+              help="Run a shrunk copy of each training script (this EXECUTES the script) and mark "
+                   "each finding confirmed, refuted or unreached; adds runtime-only ZL9xx findings.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="With --confirm: where the script runs (cpu hides GPUs from it).")
+@click.option("--confirm-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              metavar="SECONDS", help="With --confirm: wall-clock limit per script.")
+@click.option("--confirm-steps", type=click.IntRange(min=1), default=3, show_default=True, metavar="N",
+              help="With --confirm: iterations each training/evaluation loop may run.")
 @click.version_option(__version__, "--version", prog_name="zerolint")
 def main(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-         exit_zero, quiet) -> None:
+         exit_zero, quiet, confirm_run, device, confirm_timeout, confirm_steps) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
     PATHS are files or folders (default: the current folder). Exit status: 0 clean, 1 findings,
@@ -65,6 +91,12 @@ def main(paths, output_format, select, ignore, extend_select, exclude, extend_ex
     from .engine import lint_file, sort_findings
     from .output import FORMATS
 
+    if confirm_run:
+        from .confirm import INSTALL_HINT, torch_importable  # lazy: the static path never loads it
+
+        if not torch_importable():
+            fail(INSTALL_HINT)
+    per_file = []
     try:
         overrides = {
             "select": parse_codes(list(_split(select)), "--select", "command line") if select else None,
@@ -88,7 +120,9 @@ def main(paths, output_format, select, ignore, extend_select, exclude, extend_ex
                     continue
             result = lint_file(path, config, _display(path))
             checked += 1
-            findings.extend(f for f in result.findings if config.is_enabled(f.code, path))
+            kept = [f for f in result.findings if config.is_enabled(f.code, path)]
+            findings.extend(kept)
+            per_file.append((path, _display(path), kept, config))
             if result.error:
                 internal_errors += 1
                 click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}",
@@ -98,6 +132,8 @@ def main(paths, output_format, select, ignore, extend_select, exclude, extend_ex
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
+    if confirm_run:
+        findings = _confirm(per_file, device, confirm_timeout, confirm_steps, quiet)
     findings = sort_findings(findings)
     sys.stdout.write(FORMATS[output_format](findings))
     if not quiet:
