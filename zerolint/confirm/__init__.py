@@ -9,9 +9,11 @@ This package is imported only when ``--confirm`` is given; it never imports torc
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ..diagnostic import Finding
 from .evidence import confirm_finding, not_run, runtime_findings
@@ -49,29 +51,49 @@ def has_region(path: Path) -> bool:
 
 
 def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
-            steps: int = 3, progress: Optional[callable] = None) -> list:
+            steps: int = 3, progress: Optional[Callable[[str], None]] = None,
+            jobs: Optional[int] = None) -> list:
     """Confirm each file's findings. ``files`` holds (path, display, findings) triples.
 
     Returns every finding with its ``confirmation`` set, plus the runtime-only ZL9xx findings.
+    Scripts run in parallel child processes (``jobs``, default: the number of CPUs, at most 4).
     Raises ConfirmUnavailable when the child cannot run torch at all.
     """
     device = resolve_device(device)
     out: list[Finding] = []
+    planned = []
     for path, display, findings in files:
-        parsable = [f for f in findings if f.code != "ZL000"]
-        if len(parsable) != len(findings) or not (parsable or has_region(path)):
-            reason = "not run: no training or evaluation code found" if not findings else \
-                "not run: the file could not be parsed"
+        if any(f.code == "ZL000" for f in findings) or not (findings or has_region(path)):
+            reason = "not run: the file could not be parsed" if findings else \
+                "not run: no training or evaluation code found"
             out.extend(not_run(f, reason) for f in findings)
-            continue
+        else:
+            planned.append((path, display, findings))
+    if not planned:
+        return out
+    if device == "cuda":
+        jobs = 1  # one GPU: runs would only contend for it
+    workers = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(planned)))
+
+    def one(item: tuple) -> list:
+        path, display, findings = item
         if progress:
             progress(display)
         run = run_script(path, device=device, timeout=timeout, steps=steps)
-        out.extend(confirm_finding(f, run, steps) for f in findings)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            lines = []
-        known = {(f.code, f.line) for f in findings}
-        out.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
+        return _place(run, path, display, findings, steps)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for placed in pool.map(one, planned):
+            out.extend(placed)
     return out
+
+
+def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
+    placed = [confirm_finding(f, run, steps) for f in findings]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    known = {(f.code, f.line) for f in findings}
+    placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
+    return placed

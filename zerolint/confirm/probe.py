@@ -35,7 +35,7 @@ _VIEW_OPS = ("View", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Permute", "Tr
 _CE_FAMILY = {"cross_entropy": "ce", "nll_loss": "nll"}
 _BCE_FAMILY = {"binary_cross_entropy": "bce", "binary_cross_entropy_with_logits": "bce_logits"}
 _OTHER_LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div")
-_OVERFIT_STEPS = 40
+_OVERFIT_STEPS = 30
 
 
 class Probe:

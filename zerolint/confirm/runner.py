@@ -59,6 +59,7 @@ def child_env(device: str) -> dict:
     env["MPLBACKEND"] = "Agg"
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+        env.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only contend with parallel runs
     return env
 
 
