@@ -79,8 +79,9 @@ def _zl201(obs: dict, line: int) -> Verdict:
         return None
     if entry.get("stale"):
         before, after = entry["stale"]
-        return CONFIRMED, (f"gradients were not cleared after a step: the next backward() added to "
-                           f"the gradients already applied (grad norm {before:.3g} -> {after:.3g})")
+        return CONFIRMED, (f"gradients were not cleared after a step: the next backward() added to the "
+                           f"gradient the step had already applied (norm {before:.3g}, "
+                           f"{after:.3g} after accumulating)")
     if entry["calls"] >= 2:
         return REFUTED, f"gradients were cleared between all {entry['calls']} steps"
     return UNREACHED, "the step ran only once; two are needed to see gradients accumulate"

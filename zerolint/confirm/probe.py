@@ -509,6 +509,7 @@ def main(argv: list) -> int:
             sys.stderr.write("zerolint probe: --device cuda, but torch sees no CUDA device\n")
             return EXIT_NO_CUDA
         torch.set_default_device("cuda")
+    torch.manual_seed(0)  # the same evidence on every run, unless the script seeds itself
     install(probe)
     sys.path[0] = os.path.dirname(script)
     sys.argv = [script]
