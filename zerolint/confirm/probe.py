@@ -192,6 +192,8 @@ class Probe:
     def forward_post(self, module, args, output) -> None:
         if self.replaying:
             return
+        if self.depth >= 2 and isinstance(module, nn.ReLU) and not getattr(self, "_inputs_checked", False):
+            self.observe_relu(module, output)
         self.depth = max(0, self.depth - 1)
         if self.depth == 0 and self.last_root is not None and self.last_root["module"] is module:
             self.last_root["output"] = output
@@ -208,10 +210,26 @@ class Probe:
         except Exception:
             self.last_root = None
 
+    def observe_relu(self, module, output) -> None:
+        """Per ReLU layer of the first training forward: the share of units zero for every example."""
+        if not isinstance(output, torch.Tensor) or output.dim() < 2 or output.shape[0] < 8:
+            return
+        with torch.no_grad():
+            units = output.detach().transpose(0, 1).flatten(1)  # (units or channels, examples...)
+            if units.shape[0] >= 8:
+                dead = float((units.abs().amax(1) == 0).float().mean())
+                self.relu_dead = max(getattr(self, "relu_dead", 0.0), dead)
+
     def check_first_batch(self, module, args, output, line: int) -> None:
         if getattr(self, "_inputs_checked", False):
             return
         self._inputs_checked = True
+        dead = getattr(self, "relu_dead", 0.0)
+        if dead >= 0.9:
+            self.report("ZL908", line, (
+                f"{dead:.0%} of the units of a ReLU layer in `{type(module).__name__}` output zero for "
+                "every example of the first batch: they pass no gradient and never recover. Check "
+                "the initialization, the input scale and the learning rate, or use LeakyReLU."))
         floats = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel() > 1]
         if floats:
             x = floats[0].detach()
@@ -326,7 +344,8 @@ class Probe:
             self.report("ZL902", line, (
                 f"{len(missing)} of the optimizer's {len(trainable)} trainable parameter tensors "
                 f"({count} values) got no gradient from backward(): they are not part of the "
-                "loss's graph (unused layer, .detach(), or a tensor rebuilt outside autograd)."))
+                "loss's graph (unused layer, .detach(), a tensor rebuilt outside autograd) or sit "
+                "behind dead units."))
 
     def check_unoptimized_models(self, line: int) -> None:
         root = self.overfit or self.last_root
