@@ -40,7 +40,7 @@ def fail(message: str) -> None:
 
 
 def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: bool) -> list:
-    from .confirm import INSTALL_HINT, ConfirmUnavailable, confirm
+    from .confirm import ConfirmUnavailable, confirm
 
     def progress(display: str) -> None:
         if not quiet:
@@ -50,7 +50,7 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
         confirmed = confirm([(path, display, kept) for path, display, kept, _ in per_file],
                             device, timeout, steps, progress)
     except ConfirmUnavailable as exc:
-        fail(f"{exc}. {INSTALL_HINT}" if "torch" in str(exc) else str(exc))
+        fail(str(exc))
     places = {display: (path, config) for path, display, _, config in per_file}
     return [f for f in confirmed
             if not f.code.startswith("ZL9") or places[f.path][1].is_enabled(f.code, places[f.path][0])]

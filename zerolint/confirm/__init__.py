@@ -17,12 +17,9 @@ from typing import Callable, Iterable, Optional
 
 from ..diagnostic import Finding
 from .evidence import confirm_finding, not_run, runtime_findings
-from .runner import ConfirmUnavailable, resolve_device, run_script
+from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script
 
 __all__ = ["ConfirmUnavailable", "INSTALL_HINT", "confirm", "has_region", "torch_importable"]
-
-INSTALL_HINT = ("--confirm needs PyTorch in the same environment as zerolint: "
-                "pip install 'zerolint[confirm]' (or pip install torch)")
 
 
 def torch_importable() -> bool:
@@ -59,7 +56,6 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
     Scripts run in parallel child processes (``jobs``, default: the number of CPUs, at most 4).
     Raises ConfirmUnavailable when the child cannot run torch at all.
     """
-    device = resolve_device(device)
     out: list[Finding] = []
     planned = []
     for path, display, findings in files:
@@ -71,7 +67,7 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
             planned.append((path, display, findings))
     if not planned:
         return out
-    if device == "cuda":
+    if gpu_likely(device):
         jobs = 1  # one GPU: runs would only contend for it
     workers = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(planned)))
 

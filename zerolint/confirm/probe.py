@@ -523,6 +523,8 @@ def _error(exc: BaseException, script: str) -> dict:
 def main(argv: list) -> int:
     shrunk, script, out_path, steps, device = argv[1], argv[2], argv[3], int(argv[4]), argv[5]
     probe = Probe(script, steps)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
         if not torch.cuda.is_available():
             sys.stderr.write("zerolint probe: --device cuda, but torch sees no CUDA device\n")

@@ -24,6 +24,10 @@ PROBE = Path(__file__).with_name("probe.py")
 EXIT_NO_TORCH, EXIT_NO_CUDA = 3, 4  # the probe's own exit statuses (see probe.py)
 
 
+INSTALL_HINT = ("--confirm needs PyTorch in the same environment as zerolint: "
+                "pip install 'zerolint[confirm]' (or pip install torch)")
+
+
 class ConfirmUnavailable(Exception):
     """The child cannot run at all (torch not importable, no CUDA for --device cuda)."""
 
@@ -39,13 +43,13 @@ class RunResult:
     stderr_tail: str = ""
 
 
-def resolve_device(device: str) -> str:
-    """``auto`` means cuda when the child would see a GPU; decided without importing torch here."""
-    if device != "auto":
-        return device
-    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
-        return "cpu"
-    return "cuda" if _has_nvidia_gpu() else "cpu"
+def gpu_likely(device: str) -> bool:
+    """Whether runs may land on a GPU (then they go one at a time); decided without torch."""
+    if device == "cuda":
+        return True
+    if device == "cpu" or os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return False
+    return _has_nvidia_gpu()
 
 
 def _has_nvidia_gpu() -> bool:
@@ -59,6 +63,7 @@ def child_env(device: str) -> dict:
     env["MPLBACKEND"] = "Agg"
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    if not gpu_likely(device):
         env.setdefault("OMP_NUM_THREADS", "1")  # tiny tensors: threads only contend with parallel runs
     return env
 
@@ -84,7 +89,8 @@ def run_script(script: Path, device: str = "cpu", timeout: float = 60.0, steps: 
         result.seconds = time.monotonic() - started
         result.stderr_tail = stderr[-2000:]
         if not timed_out and not report_path.exists() and code == EXIT_NO_TORCH:
-            raise ConfirmUnavailable(stderr.strip().splitlines()[-1] if stderr.strip() else "torch is missing")
+            detail = stderr.strip().splitlines()[-1] if stderr.strip() else "torch is not importable"
+            raise ConfirmUnavailable(f"{detail}. {INSTALL_HINT}")
         if not timed_out and not report_path.exists() and code == EXIT_NO_CUDA:
             raise ConfirmUnavailable("--device cuda was given, but torch sees no CUDA device")
         if timed_out:
