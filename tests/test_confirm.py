@@ -28,9 +28,13 @@ def confirm_json(*paths, extra=()):
 
 
 @pytest.fixture(scope="module")
-def fixture_run():
+def fixture_run(tmp_path_factory):
     pytest.importorskip("torch")
-    return confirm_json(*(FIXTURES / name for name in SEED_BUGS + SEED_CORRECT + RULE_FIXTURES))
+    # zl104_targets.py without its torchvision import (not installed here), lines kept in place
+    zl104 = tmp_path_factory.mktemp("zl104") / "zl104_no_torchvision.py"
+    zl104.write_text((FIXTURES / "zl104_targets.py").read_text().replace(
+        "from torchvision import datasets, transforms", "pass"))
+    return confirm_json(zl104, *(FIXTURES / name for name in SEED_BUGS + SEED_CORRECT + RULE_FIXTURES))
 
 
 def by_file(results, name):
@@ -69,6 +73,8 @@ def test_no_runtime_findings_on_correct_seed_examples(fixture_run):
     ("zl301_eval_with_grad.py", 33, "confirmed", "autograd enabled"),
     ("zl301_eval_with_grad.py", 43, "unreached", "did not run"),
     ("zl302_train_mode.py", 31, "confirmed", "module.training=True"),
+    ("zl104_no_torchvision.py", 16, "confirmed", "CrossEntropyLoss raised RuntimeError"),
+    ("zl104_no_torchvision.py", 22, "unreached", "script stopped at line 16 before reaching it"),
 ])
 def test_rule_fixture_confirmations(fixture_run, name, line, status, words):
     found = [r for r in by_file(fixture_run, name) if r["line"] == line and not r["code"].startswith("ZL9")]
@@ -228,3 +234,19 @@ def test_cuda_run_confirms_on_the_gpu():
     results = confirm_json(FIXTURES / "seed002_bce_without_sigmoid.py", FIXTURES / "zl302_train_mode.py",
                            extra=("--device", "cuda"))
     assert {r["confirmation"]["status"] for r in results if not r["code"].startswith("ZL9")} == {"confirmed"}
+
+
+def test_evidence_refutes_only_on_observation():
+    from zerolint.confirm.evidence import CHECKS
+
+    bce = {"losses": [{"line": 5, "function": "binary_cross_entropy", "kind": "BCELoss", "calls": 3,
+                       "min": 0.1, "max": 0.9, "producers": ["SigmoidBackward0"]}]}
+    assert CHECKS["ZL101"](bce, 5)[0] == "refuted"
+    bce["losses"][0]["producers"] = ["AddmmBackward0"]  # raw Linear output that happened to fit
+    assert CHECKS["ZL101"](bce, 5)[0] == "confirmed"
+    assert CHECKS["ZL101"](bce, 6) is None  # not observed: the caller reports it unreached
+    steps = {"steps": [{"line": 9, "calls": 3, "optimizer": "SGD", "without_grad": 0, "changed": 3}]}
+    assert CHECKS["ZL201"](steps, 9)[0] == "refuted"
+    assert CHECKS["ZL202"](steps, 9)[0] == "refuted"
+    steps["steps"][0]["calls"] = 1
+    assert CHECKS["ZL201"](steps, 9)[0] == "unreached"
