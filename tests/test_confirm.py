@@ -163,7 +163,7 @@ def test_unreached_with_the_reason(tmp_path, prefix, timeout, reason):
     before = sorted(p.name for p in tmp_path.iterdir())
     proc = zerolint("--confirm", "--device", "cpu", "--confirm-timeout", timeout, "train.py", cwd=tmp_path)
     assert proc.returncode == 1, proc.stderr
-    assert f"ZL201" in proc.stdout and f"[unreached: " in proc.stdout
+    assert "ZL201" in proc.stdout and "[unreached: " in proc.stdout
     assert reason in proc.stdout, proc.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written next to the script
 

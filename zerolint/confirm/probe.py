@@ -29,7 +29,6 @@ except ImportError as _missing:  # the parent turns exit status 3 into an instal
 
 EXIT_NO_TORCH, EXIT_NO_CUDA = 3, 4
 
-_PROBABILITY_OPS = ("Sigmoid", "Softmax", "Clamp", "Clip", "Hardsigmoid")
 _VIEW_OPS = ("View", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Permute", "Transpose", "Select",
              "Slice", "Clone", "ToCopy", "Unsafe", "Alias", "AsStrided")
 _CE_FAMILY = {"cross_entropy": "ce", "nll_loss": "nll"}
@@ -60,6 +59,9 @@ class Probe:
         self.grad_checked = False
         self.in_loss = 0
         self.replaying = False  # the ZL901 replay runs with every hook switched off
+        self.roots_tried = 0  # root forwards deep-copied as ZL901 candidates (at most 3)
+        self.inputs_checked = False  # ZL907/908/909 look at the first training forward only
+        self.relu_dead = 0.0
         self.overfit_losses: list = []
 
     # ---- where in the script -------------------------------------------------------------
@@ -192,7 +194,7 @@ class Probe:
     def forward_post(self, module, args, output) -> None:
         if self.replaying:
             return
-        if self.depth >= 2 and isinstance(module, nn.ReLU) and not getattr(self, "_inputs_checked", False):
+        if self.depth >= 2 and isinstance(module, nn.ReLU) and not self.inputs_checked:
             self.observe_relu(module, output)
         self.depth = max(0, self.depth - 1)
         if self.depth == 0 and self.last_root is not None and self.last_root["module"] is module:
@@ -200,10 +202,10 @@ class Probe:
             self.check_first_batch(module, args, output, self.last_root["line"])
 
     def remember_root(self, module, args, line: int) -> None:
-        if self.overfit is not None or getattr(self, "_roots_tried", 0) >= 3:
+        if self.overfit is not None or self.roots_tried >= 3:
             self.last_root = None
             return
-        self._roots_tried = getattr(self, "_roots_tried", 0) + 1
+        self.roots_tried += 1
         try:
             self.last_root = {"module": module, "copy": copy.deepcopy(module),
                               "args": _detach(args), "line": line, "output": None}
@@ -218,13 +220,13 @@ class Probe:
             units = output.detach().transpose(0, 1).flatten(1)  # (units or channels, examples...)
             if units.shape[0] >= 8:
                 dead = float((units.abs().amax(1) == 0).float().mean())
-                self.relu_dead = max(getattr(self, "relu_dead", 0.0), dead)
+                self.relu_dead = max(self.relu_dead, dead)
 
     def check_first_batch(self, module, args, output, line: int) -> None:
-        if getattr(self, "_inputs_checked", False):
+        if self.inputs_checked:
             return
-        self._inputs_checked = True
-        dead = getattr(self, "relu_dead", 0.0)
+        self.inputs_checked = True
+        dead = self.relu_dead
         if dead >= 0.9:
             self.report("ZL908", line, (
                 f"{dead:.0%} of the units of a ReLU layer in `{type(module).__name__}` output zero for "
