@@ -39,6 +39,23 @@ def fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: bool) -> list:
+    from .confirm import ConfirmUnavailable, confirm
+
+    def progress(display: str) -> None:
+        if not quiet:
+            click.echo(f"zerolint: running {display} (--confirm executes it)", err=True)
+
+    try:
+        confirmed = confirm([(path, display, kept) for path, display, kept, _ in per_file],
+                            device, timeout, steps, progress)
+    except ConfirmUnavailable as exc:
+        fail(str(exc))
+    places = {display: (path, config) for path, display, _, config in per_file}
+    return [f for f in confirmed
+            if not f.code.startswith("ZL9") or places[f.path][1].is_enabled(f.code, places[f.path][0])]
+
+
 FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
 
 
@@ -65,9 +82,19 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes (findings marked [*]) in place.")
 @click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff; change nothing.")
+@click.option("--confirm", "confirm_run", is_flag=True,
+              help="Run a shrunk copy of each training script (this EXECUTES the script) and mark "
+                   "each finding confirmed, refuted or unreached; adds runtime-only ZL9xx findings.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="With --confirm: where the script runs (cpu hides GPUs from it).")
+@click.option("--confirm-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
+              metavar="SECONDS", help="With --confirm: wall-clock limit per script.")
+@click.option("--confirm-steps", type=click.IntRange(min=1), default=3, show_default=True, metavar="N",
+              help="With --confirm: iterations each training/evaluation loop may run.")
 @click.version_option(__version__, "--version", prog_name="zerolint")
 def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff) -> None:
+                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff, confirm_run, device,
+                 confirm_timeout, confirm_steps) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
     PATHS are files or folders (default: the current folder). Exit status: 0 clean, 1 findings,
@@ -81,6 +108,13 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
 
     if fix and diff:
         fail("--fix and --diff cannot be combined")
+    if confirm_run:
+        if fix or diff:
+            fail("--confirm cannot be combined with --fix or --diff")
+        from .confirm import INSTALL_HINT, torch_importable  # lazy: the static path never loads it
+
+        if not torch_importable():
+            fail(INSTALL_HINT)
     try:
         overrides = {
             "select": parse_codes(list(_split(select)), "--select", "command line") if select else None,
@@ -137,6 +171,10 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
             click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
     checked = len(items)
 
+    if confirm_run:
+        per_file = [(path, display, [f for f in result.findings if config.is_enabled(f.code, path)], config)
+                    for (path, config, display), result in zip(items, results)]
+        findings = _confirm(per_file, device, confirm_timeout, confirm_steps, quiet)
     findings = sort_findings(findings)
     fixable = {fix_key(f) for f in findings} & fixable
     sys.stdout.write(FORMATS[output_format](findings, fixable=fixable))

@@ -17,6 +17,12 @@ def fix_key(f: Finding) -> tuple:
     return (f.path, f.line, f.column, f.code)
 
 
+def _confirmation(finding: Finding) -> str:
+    """`` [confirmed: evidence]`` after a finding checked by --confirm; nothing otherwise."""
+    c = finding.confirmation
+    return f" [{c['status']}: {c['evidence']}]" if c else ""
+
+
 def _code(f: Finding, fixable: Optional[Collection]) -> str:
     """``CODE [*]`` when a fix applies: per finding when known (``fixable`` keys), else per rule."""
     marked = is_fixable(f.code) if fixable is None else fix_key(f) in fixable
@@ -25,7 +31,8 @@ def _code(f: Finding, fixable: Optional[Collection]) -> str:
 
 def text(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
     """flake8 style: ``path:line:col: CODE message`` with 1-based line and column (``[*]``: fixable)."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f, fixable)} {f.message}\n" for f in findings)
+    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f, fixable)} {f.message}{_confirmation(f)}\n"
+                   for f in findings)
 
 
 def json_array(findings: Iterable[Finding], **_) -> str:

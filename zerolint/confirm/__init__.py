@@ -1,0 +1,95 @@
+"""``zerolint --confirm``: run a shrunk copy of each training script and check the findings.
+
+Layout: ``shrink.py`` (libcst transform that makes the run tiny), ``runner.py`` (one child
+interpreter per script, wall-clock limit, temp dir), ``probe.py`` (runs in the child; the only code
+that imports torch), ``evidence.py`` (observations -> confirmed / refuted / unreached, and ZL9xx).
+
+This package is imported only when ``--confirm`` is given; it never imports torch itself.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from ..diagnostic import Finding
+from .evidence import confirm_finding, not_run, runtime_findings
+from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script
+
+__all__ = ["ConfirmUnavailable", "INSTALL_HINT", "confirm", "has_region", "torch_importable"]
+
+
+def torch_importable() -> bool:
+    """Whether ``import torch`` could succeed, found without importing it."""
+    if "torch" in sys.modules and sys.modules["torch"] is None:
+        return False
+    try:
+        return importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def has_region(path: Path) -> bool:
+    """Does the static model see a training or evaluation region (a step, backward or forward)?"""
+    import libcst as cst
+
+    from ..model import SemanticModel
+    from ..model import facts as F
+
+    try:
+        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        model = SemanticModel(module, str(path))
+    except Exception:
+        return False
+    return next(model.events(F.STEP, F.BACKWARD, F.FORWARD), None) is not None
+
+
+def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
+            steps: int = 3, progress: Optional[Callable[[str], None]] = None,
+            jobs: Optional[int] = None) -> list:
+    """Confirm each file's findings. ``files`` holds (path, display, findings) triples.
+
+    Returns every finding with its ``confirmation`` set, plus the runtime-only ZL9xx findings.
+    Scripts run in parallel child processes (``jobs``, default: the number of CPUs, at most 4).
+    Raises ConfirmUnavailable when the child cannot run torch at all.
+    """
+    out: list[Finding] = []
+    planned = []
+    for path, display, findings in files:
+        if any(f.code == "ZL000" for f in findings) or not (findings or has_region(path)):
+            reason = "not run: the file could not be parsed" if findings else \
+                "not run: no training or evaluation code found"
+            out.extend(not_run(f, reason) for f in findings)
+        else:
+            planned.append((path, display, findings))
+    if not planned:
+        return out
+    if gpu_likely(device):
+        jobs = 1  # one GPU: runs would only contend for it
+    workers = max(1, min(jobs or min(os.cpu_count() or 1, 4), len(planned)))
+
+    def one(item: tuple) -> list:
+        path, display, findings = item
+        if progress:
+            progress(display)
+        run = run_script(path, device=device, timeout=timeout, steps=steps)
+        return _place(run, path, display, findings, steps)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for placed in pool.map(one, planned):
+            out.extend(placed)
+    return out
+
+
+def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
+    placed = [confirm_finding(f, run, steps) for f in findings]
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    known = {(f.code, f.line) for f in findings}
+    placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
+    return placed

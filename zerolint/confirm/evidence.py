@@ -1,0 +1,253 @@
+"""Turn a run's observations into confirmations of static findings and runtime-only ZL9xx findings.
+
+Runs in the linter's process: plain data in, Findings out, no torch.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Callable, Optional
+
+from ..diagnostic import Finding
+from .runner import RunResult
+
+CONFIRMED, REFUTED, UNREACHED = "confirmed", "refuted", "unreached"
+
+#: Runtime-only rules (catalogue ZL9xx): code -> (name, severity).
+RUNTIME_RULES = {
+    "ZL901": ("cannot-overfit-one-batch", "warning"),
+    "ZL902": ("parameters-without-gradient", "warning"),
+    "ZL903": ("parameters-not-updated", "error"),
+    "ZL904": ("non-finite-loss", "error"),
+    "ZL905": ("initial-loss-off", "warning"),
+    "ZL906": ("dominant-label", "warning"),
+    "ZL907": ("input-scale", "warning"),
+    "ZL908": ("dead-relu", "warning"),
+    "ZL909": ("constant-output", "error"),
+}
+_LINEAR_OPS = ("Addmm", "Mm", "Mv", "Bmm", "Linear", "Convolution", "Add", "Sub", "Mul", "Matmul", "Baddbmm")
+_PROBABILITY_OPS = ("Sigmoid", "Softmax", "Clamp", "Hardsigmoid")
+
+Verdict = Optional[tuple]  # (status, evidence) or None when the line was not observed
+
+
+def _by_line(observations: dict, key: str) -> dict:
+    return {item.get("line"): item for item in observations.get(key, []) if item.get("line")}
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "?" if value is None else f"{value:.3g}"
+
+
+def _zl101(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "losses").get(line)
+    if entry is None or entry.get("function") != "binary_cross_entropy":
+        return None
+    lo, hi = entry.get("min"), entry.get("max")
+    span = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    raised = f"; torch raised: {entry['error']}" if entry.get("error") else ""
+    producers = entry.get("producers", [])
+    if lo is not None and (lo < 0 or hi > 1):
+        return CONFIRMED, f"{entry['kind']} received inputs in {span}{raised}"
+    if entry.get("error") and "between 0 and 1" in entry["error"]:
+        return CONFIRMED, f"{entry['kind']} rejected its inputs{raised}"
+    if producers and all(any(op in p for op in _LINEAR_OPS) for p in producers):
+        return CONFIRMED, (f"{entry['kind']} received raw outputs of {producers[0]} (no sigmoid), "
+                           f"in {span} so far")
+    if producers and all(any(op in p for op in _PROBABILITY_OPS) for p in producers):
+        return REFUTED, f"{entry['kind']} received probabilities from {producers[0]}, in {span}"
+    return REFUTED, f"{entry['kind']} inputs stayed in {span} over {entry['calls']} calls"
+
+
+def _zl104(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "losses").get(line)
+    if entry is None or entry.get("function") not in ("cross_entropy", "nll_loss"):
+        return None
+    if entry.get("error"):
+        return CONFIRMED, f"{entry['kind']} raised {entry['error']}"
+    dtype, shape = entry.get("target_dtype"), entry.get("target_shape")
+    if entry.get("float_class_indices"):
+        lo, hi = entry.get("target_range", [None, None])
+        return CONFIRMED, (f"{entry['kind']} received {dtype} targets of shape {shape} holding class "
+                           f"indices {_fmt(lo)}..{_fmt(hi)}, read as probabilities")
+    return REFUTED, f"{entry['kind']} received {dtype} targets of shape {shape}, a valid encoding"
+
+
+def _zl201(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "steps").get(line)
+    if entry is None:
+        return None
+    if entry.get("stale"):
+        before, after = entry["stale"]
+        return CONFIRMED, (f"gradients were not cleared after a step: the next backward() added to the "
+                           f"gradient the step had already applied (norm {before:.3g}, "
+                           f"{after:.3g} after accumulating)")
+    if entry["calls"] >= 2:
+        return REFUTED, f"gradients were cleared between all {entry['calls']} steps"
+    return UNREACHED, "the step ran only once; two are needed to see gradients accumulate"
+
+
+def _zl202(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "steps").get(line)
+    if entry is None:
+        return None
+    name, calls = entry["optimizer"], entry["calls"]
+    checked = entry.get("changed", 0) + entry.get("unchanged", 0)
+    unchanged = f"; parameters unchanged by the first {checked} steps" \
+        if checked and not entry.get("changed") else ""
+    if entry.get("without_grad"):
+        return CONFIRMED, (f"`{name}.step()` found no gradients in {entry['without_grad']} of {calls} "
+                           f"steps (backward() had not run yet){unchanged}")
+    if entry.get("before_backward"):
+        return CONFIRMED, (f"`{name}.step()` ran with no backward() since the previous step in "
+                           f"{entry['before_backward']} of {calls} steps{unchanged}")
+    return REFUTED, f"each of the {calls} steps had fresh gradients from a backward()"
+
+
+def _zl301(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "forwards").get(line)
+    if entry is None:
+        return None
+    total = entry["grad_on"] + entry["grad_off"]
+    if entry["grad_on"]:
+        return CONFIRMED, (f"`{entry['module']}` ran with autograd enabled in {entry['grad_on']} of "
+                           f"{total} forwards here")
+    return REFUTED, f"`{entry['module']}` ran with autograd disabled in all {total} forwards here"
+
+
+def _zl302(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "forwards").get(line)
+    if entry is None:
+        return None
+    total = entry["training"] + entry["eval"]
+    if entry["training"]:
+        return CONFIRMED, (f"`{entry['module']}` had module.training=True in {entry['training']} of "
+                           f"{total} forwards here")
+    return REFUTED, f"`{entry['module']}` was in eval mode in all {total} forwards here"
+
+
+def _zl401(obs: dict, line: int) -> Verdict:
+    errors = _by_line(obs, "stack_errors")
+    if line in errors:
+        return CONFIRMED, f"torch.stack raised {errors[line]['message']}"
+    ok = _by_line(obs, "stack_ok").get(line)
+    if ok:
+        return REFUTED, f"torch.stack succeeded in all {ok['calls']} calls here"
+    return None
+
+
+def _loss_entry(obs: dict, line: int, *functions: str) -> Optional[dict]:
+    entry = _by_line(obs, "losses").get(line)
+    return entry if entry is not None and entry.get("function") in functions else None
+
+
+def _zl102(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "binary_cross_entropy_with_logits")
+    if entry is None or entry.get("min") is None:
+        return None
+    producers = entry.get("producers", [])
+    if any("Sigmoid" in p for p in producers) or 0 <= entry["min"] and entry["max"] <= 1:
+        return CONFIRMED, (f"{entry['kind']} received values in [{_fmt(entry['min'])}, {_fmt(entry['max'])}]"
+                           + (f" from {producers[0]}" if producers else "") + ": already probabilities")
+    return REFUTED, f"{entry['kind']} received logits in [{_fmt(entry['min'])}, {_fmt(entry['max'])}]"
+
+
+def _zl103(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "cross_entropy")
+    if entry is None or not entry.get("producers"):
+        return None
+    producer = entry["producers"][0]
+    if "Softmax" in producer:
+        return CONFIRMED, f"{entry['kind']} received the output of {producer}"
+    return REFUTED, f"{entry['kind']} received the output of {producer}, not a softmax"
+
+
+def _zl105(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "binary_cross_entropy", "binary_cross_entropy_with_logits")
+    if entry is None or entry.get("target_range") is None:
+        return None
+    lo, hi = entry["target_range"]
+    span = f"[{_fmt(lo)}, {_fmt(hi)}]"
+    if lo < 0 or hi > 1:
+        return CONFIRMED, f"{entry['kind']} received targets in {span}"
+    return REFUTED, f"{entry['kind']} targets stayed in {span}"
+
+
+def _zl106(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "cross_entropy")
+    if entry is None or entry.get("num_classes") is None:
+        return None
+    if entry["num_classes"] == 1:
+        return CONFIRMED, f"{entry['kind']} received inputs of shape {entry.get('input_shape')}: one class"
+    return REFUTED, f"{entry['kind']} received {entry['num_classes']} classes"
+
+
+def _zl107(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "nll_loss")
+    if entry is None or entry.get("max") is None:
+        return None
+    if entry["max"] > 0:
+        return CONFIRMED, (f"{entry['kind']} received values up to {_fmt(entry['max'])}: log-probabilities "
+                           "are never positive")
+    return REFUTED, f"{entry['kind']} received values <= 0, as log-probabilities are"
+
+
+CHECKS: dict[str, Callable[[dict, int], Verdict]] = {
+    "ZL101": _zl101, "ZL102": _zl102, "ZL103": _zl103, "ZL104": _zl104, "ZL105": _zl105,
+    "ZL106": _zl106, "ZL107": _zl107, "ZL201": _zl201, "ZL202": _zl202,
+    "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401,
+}
+
+
+def why_unreached(run: RunResult, line: int, steps: int) -> str:
+    """The reason a line produced no observation, in the user's terms."""
+    if run.failure:
+        return run.failure
+    error = run.observations.get("error")
+    if not error:
+        return f"line {line} did not run in the shrunk script (loops capped at {steps} iterations)"
+    where = f"line {error['line']}" if error.get("line") else "start-up"
+    if error.get("missing_module"):
+        return f"script needs module {error['missing_module']}, not installed"
+    if error.get("missing_file"):
+        name = error["missing_file"]
+        if os.path.isabs(name):
+            name = os.path.relpath(name, os.path.dirname(run.script))
+        return f"script needs {name}, not present"
+    if "Dataset not found" in error.get("message", "") or "download=True" in error.get("message", ""):
+        return (f"script needs its dataset on disk (stopped at {where}; downloads are disabled "
+                "under --confirm), not present")
+    return f"script stopped at {where} before reaching it: {error['type']}: {error['message']}"
+
+
+def confirm_finding(finding: Finding, run: RunResult, steps: int) -> Finding:
+    check = CHECKS.get(finding.code)
+    verdict = check(run.observations, finding.line) if check and not run.failure else None
+    if verdict is None:
+        if check is None and not run.failure:
+            verdict = (UNREACHED, f"--confirm has no runtime check for {finding.code} yet")
+        else:
+            verdict = (UNREACHED, why_unreached(run, finding.line, steps))
+    status, evidence = verdict
+    return replace(finding, confirmation={"status": status, "evidence": evidence})
+
+
+def not_run(finding: Finding, reason: str) -> Finding:
+    return replace(finding, confirmation={"status": UNREACHED, "evidence": reason})
+
+
+def runtime_findings(run: RunResult, display: str, source_lines: list) -> list:
+    """ZL9xx findings from the run, placed on the loss/step/forward line where one is known."""
+    out = []
+    for item in run.observations.get("runtime", []):
+        code = item.get("code")
+        if code not in RUNTIME_RULES:
+            continue
+        name, severity = RUNTIME_RULES[code]
+        line = item.get("line") or 1
+        text = source_lines[line - 1] if 0 < line <= len(source_lines) else ""
+        column = len(text) - len(text.lstrip()) + 1
+        end = max(len(text.rstrip()) + 1, column + 1)
+        out.append(Finding(display, line, column, line, end, code, name, severity, item["message"],
+                           confirmation={"status": CONFIRMED, "evidence": "observed in the confirmation run"}))
+    return out

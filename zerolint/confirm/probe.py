@@ -1,0 +1,563 @@
+"""The child side of ``--confirm``: instrument torch, run one shrunk script, write what was seen.
+
+This file runs in its own interpreter (``python probe.py SHRUNK ORIGINAL OUT STEPS DEVICE``) and
+is the only code in zerolint that imports torch. It imports nothing from zerolint, so the child
+does not depend on how zerolint was installed. Observations are keyed by the *original* script's
+line numbers: the shrunk copy keeps every statement on its line and is compiled under the
+original path.
+"""
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import math
+import os
+import sys
+import traceback
+from typing import Any, Optional
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError as _missing:  # the parent turns exit status 3 into an install hint
+    if __name__ == "__main__":
+        sys.stderr.write(f"zerolint probe: torch is not importable: {_missing}\n")
+        sys.exit(3)
+    raise
+
+EXIT_NO_TORCH, EXIT_NO_CUDA = 3, 4
+
+_VIEW_OPS = ("View", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Permute", "Transpose", "Select",
+             "Slice", "Clone", "ToCopy", "Unsafe", "Alias", "AsStrided")
+_CE_FAMILY = {"cross_entropy": "ce", "nll_loss": "nll"}
+_BCE_FAMILY = {"binary_cross_entropy": "bce", "binary_cross_entropy_with_logits": "bce_logits"}
+_OTHER_LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div")
+_OVERFIT_STEPS = 30
+
+
+class Probe:
+    """Everything observed during one run, and the hooks that observe it."""
+
+    def __init__(self, script: str, steps: int) -> None:
+        self.script = script
+        self.steps = steps
+        self.losses: dict[int, dict] = {}
+        self.steps_seen: dict[int, dict] = {}
+        self.forwards: dict[int, dict] = {}
+        self.stack_errors: dict[int, str] = {}
+        self.stack_ok: dict[int, int] = {}
+        self.runtime: list[dict] = []
+        self.optimizers: list = []
+        self.backward_count = 0
+        self.depth = 0
+        self.last_root: Optional[dict] = None
+        self.overfit: Optional[dict] = None
+        self.first_batch_done = False
+        self.first_ce_done = False
+        self.grad_checked = False
+        self.in_loss = 0
+        self.replaying = False  # the ZL901 replay runs with every hook switched off
+        self.roots_tried = 0  # root forwards deep-copied as ZL901 candidates (at most 3)
+        self.inputs_checked = False  # ZL907/908/909 look at the first training forward only
+        self.relu_dead = 0.0
+        self.overfit_losses: list = []
+
+    # ---- where in the script -------------------------------------------------------------
+    def line(self) -> Optional[int]:
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == self.script:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
+    def report(self, code: str, line: Optional[int], message: str) -> None:
+        if not any(r["code"] == code for r in self.runtime):
+            self.runtime.append({"code": code, "line": line, "message": message})
+
+    # ---- losses ------------------------------------------------------------------------------
+    def wrap_loss(self, name: str, original):
+        probe = self
+
+        def wrapper(input, target, *args, **kwargs):
+            if probe.in_loss or probe.replaying:
+                return original(input, target, *args, **kwargs)
+            probe.in_loss += 1
+            try:
+                entry = probe.loss_entry(name, sys._getframe(1))
+                probe.observe_loss_inputs(entry, name, input, target, kwargs)
+                try:
+                    out = original(input, target, *args, **kwargs)
+                except Exception as exc:
+                    entry["error"] = f"{type(exc).__name__}: {_first_line(exc)}"
+                    raise
+                probe.observe_loss_output(entry, name, input, target, out, kwargs)
+                probe.consider_overfit(entry, name, original, input, target, args, kwargs)
+                return out
+            finally:
+                probe.in_loss -= 1
+
+        wrapper.__wrapped__ = original
+        return wrapper
+
+    def loss_entry(self, name: str, caller) -> dict:
+        owner = caller.f_locals.get("self") if caller is not None else None
+        kind = type(owner).__name__ if isinstance(owner, nn.modules.loss._Loss) else f"F.{name}"
+        line = self.line() or 0
+        entry = self.losses.setdefault(line, {"line": line, "kind": kind, "function": name, "calls": 0,
+                                              "min": None, "max": None, "producers": []})
+        entry["calls"] += 1
+        return entry
+
+    def observe_loss_inputs(self, entry: dict, name: str, input, target, kwargs: dict) -> None:
+        if not isinstance(input, torch.Tensor) or not isinstance(target, torch.Tensor):
+            return
+        with torch.no_grad():
+            if input.numel() and input.is_floating_point():
+                lo, hi = float(input.min()), float(input.max())
+                entry["min"] = lo if entry["min"] is None else min(entry["min"], lo)
+                entry["max"] = hi if entry["max"] is None else max(entry["max"], hi)
+            producer = _producer(input)
+            if producer and producer not in entry["producers"]:
+                entry["producers"].append(producer)
+            entry.setdefault("input_shape", list(input.shape))
+            entry.setdefault("target_shape", list(target.shape))
+            entry.setdefault("target_dtype", str(target.dtype).replace("torch.", ""))
+            if target.numel() and target.is_floating_point():
+                integral = bool(torch.all(target == target.round()))
+                sums_to_one = target.dim() == input.dim() and target.dim() >= 2 and \
+                    bool(torch.allclose(target.sum(1), torch.ones_like(target.sum(1)), atol=1e-3))
+                entry["float_class_indices"] = integral and not sums_to_one and \
+                    target.shape != input.shape
+                entry["target_range"] = [float(target.min()), float(target.max())]
+                entry["target_integral"] = integral
+            if name in _CE_FAMILY and input.dim() >= 2:
+                entry["num_classes"] = int(input.shape[1])
+        self.observe_labels(name, input, target)
+
+    def observe_labels(self, name: str, input, target) -> None:
+        if self.first_batch_done or name not in _CE_FAMILY or not torch.is_grad_enabled():
+            return
+        if target.dtype in (torch.int64, torch.int32) and target.dim() == 1 and target.numel() >= 32:
+            self.first_batch_done = True
+            counts = torch.bincount(target.detach().flatten().clamp(min=0).cpu())
+            top = int(counts.argmax())
+            share = float(counts[top]) / target.numel()
+            if share >= 0.95:
+                self.report("ZL906", self.line(), (
+                    f"class {top} makes up {share:.0%} of the {target.numel()} labels in the first "
+                    "batch: the model can reach high accuracy by always predicting it. Shuffle the "
+                    "data or rebalance the classes."))
+
+    def observe_loss_output(self, entry: dict, name: str, input, target, out, kwargs: dict) -> None:
+        if not isinstance(out, torch.Tensor) or out.numel() != 1:
+            return
+        value = float(out.detach())
+        entry.setdefault("first_value", value)
+        if not math.isfinite(value):
+            entry["nonfinite"] = True
+            self.report("ZL904", entry["line"], (
+                f"the loss became {value} at call {entry['calls']} of `{entry['kind']}`: training "
+                "cannot recover. Check the learning rate, log/div of zero and the input scale."))
+        if name in _CE_FAMILY and not self.first_ce_done and torch.is_grad_enabled():
+            self.first_ce_done = True
+            classes = entry.get("num_classes")
+            smoothing = kwargs.get("label_smoothing", 0.0)
+            if classes and classes >= 2 and not target.is_floating_point() and not smoothing:
+                expected = math.log(classes)
+                if value > 2 * expected + 1.0:
+                    self.report("ZL905", entry["line"], (
+                        f"the first cross-entropy loss was {value:.3g}, but an untrained "
+                        f"classifier over {classes} classes should start near ln({classes}) = "
+                        f"{expected:.2f}: the initial logits are far too large. Check the input "
+                        "scale and the output layer's initialization."))
+
+    # ---- modules (model forwards) -----------------------------------------------------------
+    def forward_pre(self, module, args) -> None:
+        if self.replaying:
+            return
+        self.depth += 1
+        if self.depth != 1 or isinstance(module, nn.modules.loss._Loss):
+            return
+        line = self.line()
+        if line is None:
+            return
+        entry = self.forwards.setdefault(line, {"line": line, "module": type(module).__name__,
+                                                "grad_on": 0, "grad_off": 0, "training": 0, "eval": 0,
+                                                "stochastic": _stochastic(module)})
+        entry["grad_on" if torch.is_grad_enabled() else "grad_off"] += 1
+        entry["training" if module.training else "eval"] += 1
+        if torch.is_grad_enabled() and module.training:
+            self.remember_root(module, args, line)
+
+    def forward_post(self, module, args, output) -> None:
+        if self.replaying:
+            return
+        if self.depth >= 2 and isinstance(module, nn.ReLU) and not self.inputs_checked:
+            self.observe_relu(module, output)
+        self.depth = max(0, self.depth - 1)
+        if self.depth == 0 and self.last_root is not None and self.last_root["module"] is module:
+            self.last_root["output"] = output
+            self.check_first_batch(module, args, output, self.last_root["line"])
+
+    def remember_root(self, module, args, line: int) -> None:
+        if self.overfit is not None or self.roots_tried >= 3:
+            self.last_root = None
+            return
+        self.roots_tried += 1
+        try:
+            self.last_root = {"module": module, "copy": copy.deepcopy(module),
+                              "args": _detach(args), "line": line, "output": None}
+        except Exception:
+            self.last_root = None
+
+    def observe_relu(self, module, output) -> None:
+        """Per ReLU layer of the first training forward: the share of units zero for every example."""
+        if not isinstance(output, torch.Tensor) or output.dim() < 2 or output.shape[0] < 8:
+            return
+        with torch.no_grad():
+            units = output.detach().transpose(0, 1).flatten(1)  # (units or channels, examples...)
+            if units.shape[0] >= 8:
+                dead = float((units.abs().amax(1) == 0).float().mean())
+                self.relu_dead = max(self.relu_dead, dead)
+
+    def check_first_batch(self, module, args, output, line: int) -> None:
+        if self.inputs_checked:
+            return
+        self.inputs_checked = True
+        dead = self.relu_dead
+        if dead >= 0.9:
+            self.report("ZL908", line, (
+                f"{dead:.0%} of the units of a ReLU layer in `{type(module).__name__}` output zero for "
+                "every example of the first batch: they pass no gradient and never recover. Check "
+                "the initialization, the input scale and the learning rate, or use LeakyReLU."))
+        floats = [a for a in args if isinstance(a, torch.Tensor) and a.is_floating_point() and a.numel() > 1]
+        if floats:
+            x = floats[0].detach()
+            peak, std = float(x.abs().max()), float(x.float().std())
+            if peak > 50 or std > 20:
+                self.report("ZL907", line, (
+                    f"the first batch's inputs reach |x| = {peak:.4g} (std {std:.4g}): features this "
+                    "large saturate activations and make the loss surface badly scaled. Normalize "
+                    "the inputs (subtract the mean, divide by the std)."))
+        if isinstance(output, torch.Tensor) and output.is_floating_point() and output.dim() >= 2 \
+                and output.shape[0] >= 4 and output.shape[1] >= 2:
+            rows = output.detach().flatten(1)
+            if bool(torch.all(rows == rows[0:1])):
+                self.report("ZL909", line, (
+                    f"`{type(module).__name__}` returned the same output for all {rows.shape[0]} "
+                    "examples of the first batch: it ignores its input. Check for a dead layer, "
+                    "a zero-initialized weight or an input that is overwritten."))
+
+    # ---- backward and optimizer steps ----------------------------------------------------
+    def wrap_backward(self, original):
+        probe = self
+
+        def backward(*args, **kwargs):
+            if probe.replaying:
+                return original(*args, **kwargs)
+            before = probe.stale_norms()
+            result = original(*args, **kwargs)
+            probe.backward_count += 1
+            for opt, norm in before:
+                after = _grad_norm(opt)
+                state = probe.opt_state(opt)
+                if after is not None:
+                    entry = probe.steps_seen.get(state.get("last_line"))
+                    if entry is not None and "stale" not in entry:
+                        entry["stale"] = [norm, after]
+            return result
+
+        backward.__wrapped__ = original
+        return backward
+
+    def stale_norms(self) -> list:
+        out = []
+        for opt in self.optimizers:
+            state = self.opt_state(opt)
+            if state.get("norm_at_step") and state.get("grads_at_step") is not None:
+                same = all(p.grad is g for p, g in zip(_params(opt), state["grads_at_step"]))
+                norm = _grad_norm(opt)
+                if same and norm is not None and norm > 0 and abs(norm - state["norm_at_step"]) <= 1e-6 * norm:
+                    out.append((opt, norm))
+        return out
+
+    def opt_state(self, opt) -> dict:
+        state = opt.__dict__.get("_zerolint")
+        if state is None:
+            state = opt.__dict__["_zerolint"] = {"backwards": 0}
+            self.optimizers.append(opt)
+        return state
+
+    def step_pre(self, opt, args, kwargs) -> None:
+        if self.replaying:
+            return
+        state = self.opt_state(opt)
+        line = self.line() or 0
+        entry = self.steps_seen.setdefault(line, {"line": line, "calls": 0, "without_grad": 0,
+                                                  "unchanged": 0, "changed": 0, "before_backward": 0,
+                                                  "optimizer": type(opt).__name__})
+        entry["calls"] += 1
+        if state.get("backwards_at_step", 0) == self.backward_count:
+            entry["before_backward"] = entry.get("before_backward", 0) + 1
+        state["backwards_at_step"] = self.backward_count
+        state["last_line"] = line
+        params = _params(opt)
+        grads = [p.grad for p in params]
+        with_grad = [g is not None and bool(torch.any(g != 0)) for g in grads]
+        state["pending"] = None
+        if not any(with_grad):
+            entry["without_grad"] += 1
+        elif not self.grad_checked:
+            self.grad_checked = True
+            self.check_missing_grads(params, with_grad, line)
+        if any(g is not None and not bool(torch.all(torch.isfinite(g))) for g in grads):
+            self.report("ZL904", line, "gradients contain NaN/Inf at this optimizer step: the "
+                        "parameters become NaN. Lower the learning rate or clip gradients, and look "
+                        "for log(0) or division by zero in the loss.")
+        if entry["calls"] <= 3 and sum(p.numel() for p in params) <= 50_000_000:
+            state["pending"] = [p.detach().clone() for p in params]
+
+    def step_post(self, opt, args, kwargs) -> None:
+        if self.replaying:
+            return
+        state = self.opt_state(opt)
+        params = _params(opt)
+        entry = self.steps_seen.get(state.get("last_line"))
+        before = state.pop("pending", None)
+        if entry is not None and before is not None:
+            changed = any(not torch.equal(b, p.detach()) for b, p in zip(before, params))
+            entry["changed" if changed else "unchanged"] += 1
+            if not changed and entry["calls"] > entry["without_grad"]:
+                self.report("ZL903", entry["line"], (
+                    f"`{type(opt).__name__}.step()` had gradients but left every parameter "
+                    "unchanged: check the learning rate and which parameters the optimizer holds."))
+        state["grads_at_step"] = [p.grad for p in params]
+        state["norm_at_step"] = _grad_norm(opt)
+        if entry is not None and entry["calls"] == 1:
+            self.check_unoptimized_models(entry["line"])
+
+    def check_missing_grads(self, params, with_grad, line: int) -> None:
+        trainable = [(p, g) for p, g in zip(params, with_grad) if p.requires_grad]
+        missing = [p for p, g in trainable if not g]
+        if missing and len(missing) < len(trainable):
+            count = sum(p.numel() for p in missing)
+            self.report("ZL902", line, (
+                f"{len(missing)} of the optimizer's {len(trainable)} trainable parameter tensors "
+                f"({count} values) got no gradient from backward(): they are not part of the "
+                "loss's graph (unused layer, .detach(), a tensor rebuilt outside autograd) or sit "
+                "behind dead units."))
+
+    def check_unoptimized_models(self, line: int) -> None:
+        root = self.overfit or self.last_root
+        if root is None:
+            return
+        held = {id(p) for opt in self.optimizers for p in _params(opt)}
+        module = root["module"]
+        trained = [p for p in module.parameters() if p.requires_grad and p.grad is not None]
+        if trained and not any(id(p) in held for p in module.parameters()):
+            self.report("ZL903", line, (
+                f"no optimizer holds the parameters of `{type(module).__name__}`, the model that "
+                "produced the loss: optimizer.step() leaves it unchanged. Build the optimizer "
+                "from this model's .parameters()."))
+
+    # ---- ZL901: overfit the first batch --------------------------------------------------
+    def consider_overfit(self, entry: dict, name: str, original, input, target, args, kwargs) -> None:
+        root = self.last_root
+        if self.overfit is not None or root is None or not torch.is_grad_enabled():
+            return
+        if root.get("output") is not input:
+            return
+        owner = sys._getframe(2).f_locals.get("self")
+        loss_module = owner if isinstance(owner, nn.modules.loss._Loss) else None
+        self.overfit = dict(root, loss_module=copy.deepcopy(loss_module) if loss_module else None,
+                            function=original, target=target.detach().clone(), extra=args,
+                            kwargs=kwargs, line=entry["line"], output=None)
+        self.last_root = None
+
+    def run_overfit(self) -> None:
+        plan = self.overfit
+        if plan is None:
+            return
+        opt = next((o for o in self.optimizers
+                    if {id(p) for p in _params(o)} & {id(p) for p in plan["module"].parameters()}), None)
+        if opt is None:
+            return
+        model = plan["copy"]
+        model.train()
+        names = {id(p): n for n, p in plan["module"].named_parameters()}
+        copies = dict(model.named_parameters())
+        groups = []
+        for group in opt.param_groups:
+            mapped = [copies[names[id(p)]] for p in group["params"] if id(p) in names]
+            if mapped:
+                groups.append(dict({k: v for k, v in group.items() if k != "params"}, params=mapped))
+        try:
+            fresh = type(opt)(groups)
+        except Exception:
+            return
+        losses = self.overfit_losses
+        self.replaying = True
+        try:
+            for _ in range(_OVERFIT_STEPS):
+                fresh.zero_grad()
+                out = model(*plan["args"])
+                if plan["loss_module"] is not None:
+                    loss = plan["loss_module"](out, plan["target"])
+                else:
+                    loss = plan["function"](out, plan["target"], *plan["extra"], **plan["kwargs"])
+                losses.append(float(loss.detach()))
+                loss.backward()
+                fresh.step()
+        except Exception:
+            return
+        finally:
+            self.replaying = False
+        first, last = losses[0], min(losses[-3:])
+        if math.isfinite(first) and first > 1e-6 and (not math.isfinite(last) or last > 0.97 * first):
+            self.report("ZL901", plan["line"], (
+                f"trained {_OVERFIT_STEPS} steps on the first batch alone, the loss went from "
+                f"{first:.4g} to {losses[-1]:.4g}: a working setup memorizes one batch quickly. "
+                "Check the learning rate, the loss/target pairing and that gradients reach "
+                "the weights."))
+
+    # ---- torch.stack ---------------------------------------------------------------------
+    def wrap_stack(self, original):
+        probe = self
+
+        def stack(tensors, *args, **kwargs):
+            try:
+                out = original(tensors, *args, **kwargs)
+                line = probe.line()
+                if line is not None:
+                    probe.stack_ok[line] = probe.stack_ok.get(line, 0) + 1
+                return out
+            except Exception as exc:
+                probe.stack_errors.setdefault(probe.line() or 0, f"{type(exc).__name__}: {_first_line(exc)}")
+                raise
+
+        return stack
+
+    def result(self) -> dict:
+        return {"losses": list(self.losses.values()), "steps": list(self.steps_seen.values()),
+                "forwards": list(self.forwards.values()),
+                "stack_errors": [{"line": k, "message": v} for k, v in self.stack_errors.items()],
+                "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
+                "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _producer(tensor) -> Optional[str]:
+    fn = tensor.grad_fn
+    for _ in range(8):
+        if fn is None:
+            return None
+        name = type(fn).__name__
+        if not any(op in name for op in _VIEW_OPS):
+            return name
+        nxt = [f for f, _ in fn.next_functions if f is not None]
+        fn = nxt[0] if nxt else None
+    return None
+
+
+def _stochastic(module) -> bool:
+    return any(isinstance(m, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))
+               for m in module.modules())
+
+
+def _detach(args):
+    return tuple(a.detach().clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+
+def _params(opt) -> list:
+    return [p for group in opt.param_groups for p in group["params"]]
+
+
+def _grad_norm(opt) -> Optional[float]:
+    grads = [p.grad for p in _params(opt) if p.grad is not None]
+    if not grads:
+        return None
+    with torch.no_grad():
+        return float(sum(float(g.double().pow(2).sum()) for g in grads) ** 0.5)
+
+
+def _cap_iter(iterable, limit: int):
+    """Used by the shrunk script: iterate at most ``limit`` items of a loop's iterable."""
+    for index, item in enumerate(iterable):
+        if index >= limit:
+            return
+        yield item
+
+
+def install(probe: Probe) -> None:
+    from torch.nn.modules import module as module_hooks
+    from torch.optim import optimizer as optimizer_hooks
+
+    for name in (*_CE_FAMILY, *_BCE_FAMILY, *_OTHER_LOSSES):
+        setattr(F, name, probe.wrap_loss(name, getattr(F, name)))
+    torch.autograd.backward = probe.wrap_backward(torch.autograd.backward)
+    torch.stack = probe.wrap_stack(torch.stack)
+    module_hooks.register_module_forward_pre_hook(probe.forward_pre)
+    module_hooks.register_module_forward_hook(probe.forward_post, always_call=True)
+    optimizer_hooks.register_optimizer_step_pre_hook(probe.step_pre)
+    optimizer_hooks.register_optimizer_step_post_hook(probe.step_post)
+    builtins.__zerolint_cap__ = lambda iterable: _cap_iter(iterable, probe.steps)
+
+
+def _error(exc: BaseException, script: str) -> dict:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == script:
+            line = lineno
+    info: dict[str, Any] = {"type": type(exc).__name__, "message": _first_line(exc), "line": line}
+    if isinstance(exc, ModuleNotFoundError):
+        info["missing_module"] = exc.name
+    if isinstance(exc, FileNotFoundError):
+        info["missing_file"] = exc.filename
+    return info
+
+
+def main(argv: list) -> int:
+    shrunk, script, out_path, steps, device = argv[1], argv[2], argv[3], int(argv[4]), argv[5]
+    probe = Probe(script, steps)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            sys.stderr.write("zerolint probe: --device cuda, but torch sees no CUDA device\n")
+            return EXIT_NO_CUDA
+        torch.set_default_device("cuda")
+    torch.manual_seed(0)  # the same evidence on every run, unless the script seeds itself
+    install(probe)
+    sys.path[0] = os.path.dirname(script)
+    sys.argv = [script]
+    with open(shrunk, encoding="utf-8") as handle:
+        code = compile(handle.read(), script, "exec")
+    namespace = {"__name__": "__main__", "__file__": script, "__builtins__": builtins}
+    outcome: dict[str, Any] = {"status": "finished", "device": device}
+    try:
+        exec(code, namespace)
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            outcome = {"status": "error", "error": {"type": "SystemExit", "message": f"exit status {exc.code}",
+                                                    "line": None}}
+    except BaseException as exc:  # the user's script failing is an observation, not our crash
+        outcome = {"status": "error", "error": _error(exc, script)}
+    try:
+        probe.run_overfit()
+    except Exception:
+        pass
+    outcome.update(probe.result())
+    with open(out_path, "w", encoding="utf-8") as handle:
+        json.dump(outcome, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

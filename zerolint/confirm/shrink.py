@@ -1,0 +1,143 @@
+"""Shrink a training script so that a confirmation run is tiny, keeping every line where it was.
+
+- Loops that train or evaluate (their body calls backward/step/zero_grad, a model-looking call,
+  a function defined in the file, or holds another loop) iterate at most ``steps`` items: the
+  iterable is wrapped in ``__zerolint_cap__(...)``, which the probe installs as a builtin. This caps
+  epoch loops over ``range(N)`` and batch loops over a DataLoader alike.
+- Large literal sizes of synthetic tensors (``torch.randn(100000, 10)``) are capped on their first
+  dimension, the same way everywhere, so tensors built with the same literal still line up.
+- ``download=True`` becomes ``download=False``: a dataset that is not on disk makes the run
+  unreached with that reason instead of touching the network.
+
+Replacements never add or remove a line break, so line numbers observed in the shrunk copy are
+the original script's.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import libcst as cst
+
+CAP = "__zerolint_cap__"
+MAX_SAMPLES = 256
+_SIZED = {"randn", "rand", "randint", "normal"}  # synthetic data only: buffers keep their size
+_TRAINING_CALLS = {"backward", "step", "zero_grad", "fit", "train_on_batch", "forward"}
+_WRAPPERS = {"enumerate", "tqdm", "trange", "iter"}
+
+
+def shrink_source(source: str) -> str:
+    """The shrunk copy's source; loop caps take effect through the probe's ``__zerolint_cap__``."""
+    module = cst.parse_module(source)
+    defined = {node.name.value for node in _function_defs(module)}
+    return module.visit(_Shrinker(defined)).code
+
+
+def _function_defs(module: cst.Module) -> list:
+    found: list = []
+
+    class Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            found.append(node)
+
+    module.visit(Collect())
+    return found
+
+
+class _LoopBody(cst.CSTVisitor):
+    """Does a loop body train, evaluate, or call into code that might?"""
+
+    def __init__(self, defined: set) -> None:
+        self.defined = defined
+        self.hit = False
+
+    def visit_For(self, node: cst.For) -> None:
+        self.hit = True
+
+    def visit_While(self, node: cst.While) -> None:
+        self.hit = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _TRAINING_CALLS:
+            self.hit = True
+        elif isinstance(func, cst.Name) and (func.value in self.defined or "model" in func.value.lower()
+                                             or func.value.lower() in {"net", "train", "evaluate"}):
+            self.hit = True
+        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and \
+                func.value.value in {"self"} and func.attr.value in self.defined:
+            self.hit = True
+
+
+class _Shrinker(cst.CSTTransformer):
+    def __init__(self, defined: set) -> None:
+        self.defined = defined
+
+    def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
+        check = _LoopBody(self.defined)
+        original.body.visit(check)
+        if not check.hit:
+            return updated
+        return updated.with_changes(iter=_cap(updated.iter))
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        name = _callee(updated.func)
+        if name in _SIZED:
+            updated = updated.with_changes(args=_cap_sizes(name, updated.args))
+        return updated.with_changes(args=[_no_download(arg) for arg in updated.args])
+
+
+def _cap(iterable: cst.BaseExpression) -> cst.BaseExpression:
+    """Cap the innermost iterable, so `enumerate(loader)` keeps its indices."""
+    if isinstance(iterable, cst.Call) and _callee(iterable.func) in _WRAPPERS and iterable.args \
+            and iterable.args[0].keyword is None and iterable.args[0].star == "":
+        first = iterable.args[0].with_changes(value=_cap(iterable.args[0].value))
+        return iterable.with_changes(args=[first, *iterable.args[1:]])
+    return cst.Call(func=cst.Name(CAP), args=[cst.Arg(iterable)])
+
+
+def _callee(func: cst.BaseExpression) -> Optional[str]:
+    if isinstance(func, cst.Name):
+        return func.value
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return None
+
+
+def _cap_sizes(name: str, args: Sequence[cst.Arg]) -> list:
+    """Cap the first dimension of a literal size: positional sizes, or a `size=` tuple."""
+    out = list(args)
+    if name in {"randint"}:
+        for i, arg in enumerate(out):
+            if (arg.keyword and arg.keyword.value == "size") or (arg.keyword is None and i == 2) or \
+                    (arg.keyword is None and i == 1 and isinstance(arg.value, (cst.Tuple, cst.List))):
+                out[i] = arg.with_changes(value=_cap_first(arg.value))
+        return out
+    if name == "normal":
+        for i, arg in enumerate(out):
+            if arg.keyword and arg.keyword.value == "size":
+                out[i] = arg.with_changes(value=_cap_first(arg.value))
+        return out
+    if out and out[0].keyword is None and out[0].star == "":
+        out[0] = out[0].with_changes(value=_cap_first(out[0].value))
+    for i, arg in enumerate(out):
+        if arg.keyword and arg.keyword.value == "size":
+            out[i] = arg.with_changes(value=_cap_first(arg.value))
+    return out
+
+
+def _cap_first(value: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(value, (cst.Tuple, cst.List)) and value.elements:
+        first = value.elements[0]
+        return value.with_changes(elements=[first.with_changes(value=_cap_first(first.value)),
+                                            *value.elements[1:]])
+    if isinstance(value, cst.Integer) and value.evaluated_value > MAX_SAMPLES:
+        return value.with_changes(value=str(MAX_SAMPLES))
+    return value
+
+
+def _no_download(arg: cst.Arg) -> cst.Arg:
+    if arg.keyword is not None and arg.keyword.value == "download" and \
+            isinstance(arg.value, cst.Name) and arg.value.value == "True":
+        return arg.with_changes(value=cst.Name("False"))
+    return arg
+
