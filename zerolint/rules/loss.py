@@ -25,6 +25,13 @@ def loss_events(model: SemanticModel, *families: str) -> Iterable[tuple[F.Event,
             yield event, loss, event.data.get("input"), event.data.get("target")
 
 
+def fed(model: SemanticModel, families: tuple, kinds: tuple) -> Iterable[tuple[F.Event, V.Loss, V.Tensor]]:
+    """Loss calls of these families whose input is known to come out of one of these ops."""
+    for event, loss, inp, _ in loss_events(model, *families):
+        if isinstance(inp, V.Tensor) and inp.activation in kinds:
+            yield event, loss, inp
+
+
 def data_site(event: F.Event) -> cst.CSTNode:
     """Where the targets enter: the loss call, or Keras `fit(...)` when the loss was set in compile()."""
     return event.data.get("data_node") or event.node
@@ -62,15 +69,14 @@ class BCEOnLogits(Rule):
     summary = "BCELoss/binary_cross_entropy fed raw logits instead of probabilities"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, _ in loss_events(model, "bce"):
-            if isinstance(inp, V.Tensor) and inp.activation == V.LINEAR:
-                fix = ("pass `from_logits=True` (keras.losses.BinaryCrossentropy(from_logits=True)) or give the "
-                       "last Dense `activation=\"sigmoid\"`" if loss.is_keras else
-                       "use nn.BCEWithLogitsLoss (F.binary_cross_entropy_with_logits) on the logits, or apply "
-                       "torch.sigmoid before the loss")
-                yield Report(event.node, (
-                    f"{loss.label} is fed raw logits: {producer(inp)} ends in {LOGITS}, so the loss sees "
-                    f"values outside [0, 1] and training stalls or fails. Instead, {fix}."))
+        for event, loss, inp in fed(model, ("bce",), (V.LINEAR,)):
+            fix = ("pass `from_logits=True` (keras.losses.BinaryCrossentropy(from_logits=True)) or give the "
+                   "last Dense `activation=\"sigmoid\"`" if loss.is_keras else
+                   "use nn.BCEWithLogitsLoss (F.binary_cross_entropy_with_logits) on the logits, or apply "
+                   "torch.sigmoid before the loss")
+            yield Report(event.node, (
+                f"{loss.label} is fed raw logits: {producer(inp)} ends in {LOGITS}, so the loss sees "
+                f"values outside [0, 1] and training stalls or fails. Instead, {fix}."))
 
 
 @register
@@ -80,12 +86,11 @@ class SigmoidBeforeBCEWithLogits(Rule):
     summary = "BCEWithLogitsLoss (or from_logits=True) fed a sigmoid output"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, _ in loss_events(model, "bce_logits"):
-            if isinstance(inp, V.Tensor) and inp.activation == V.SIGMOID:
-                yield Report(event.node, (
-                    f"{loss.label} applies its own sigmoid, but {producer(inp)} is already a sigmoid: the "
-                    "loss sees sigmoid(sigmoid(x)), squeezed into [0.5, 0.73], and gradients almost vanish. "
-                    "Feed the raw logits (drop the sigmoid), or use a probability loss."))
+        for event, loss, inp in fed(model, ("bce_logits",), (V.SIGMOID,)):
+            yield Report(event.node, (
+                f"{loss.label} applies its own sigmoid, but {producer(inp)} is already a sigmoid: the "
+                "loss sees sigmoid(sigmoid(x)), squeezed into [0.5, 0.73], and gradients almost vanish. "
+                "Feed the raw logits (drop the sigmoid), or use a probability loss."))
 
 
 @register
@@ -95,13 +100,12 @@ class SoftmaxBeforeCrossEntropy(Rule):
     summary = "CrossEntropyLoss (or from_logits=True) fed softmax/log_softmax output"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, _ in loss_events(model, "ce"):
-            if isinstance(inp, V.Tensor) and inp.activation in (V.SOFTMAX, V.LOG_SOFTMAX):
-                what = "already a softmax" if inp.activation == V.SOFTMAX else "already a log_softmax"
-                yield Report(event.node, (
-                    f"{loss.label} applies log_softmax itself, but {producer(inp)} is {what}: the double "
-                    "normalization flattens the outputs and gradients shrink until the loss stops moving. "
-                    "Feed the raw logits; keep the softmax for predictions only."))
+        for event, loss, inp in fed(model, ("ce",), (V.SOFTMAX, V.LOG_SOFTMAX)):
+            what = "already a softmax" if inp.activation == V.SOFTMAX else "already a log_softmax"
+            yield Report(event.node, (
+                f"{loss.label} applies log_softmax itself, but {producer(inp)} is {what}: the double "
+                "normalization flattens the outputs and gradients shrink until the loss stops moving. "
+                "Feed the raw logits; keep the softmax for predictions only."))
 
 
 @register
@@ -195,13 +199,12 @@ class NLLWithoutLogSoftmax(Rule):
     summary = "NLLLoss/nll_loss fed something other than log-probabilities"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, _ in loss_events(model, "nll"):
-            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
-                what = "raw logits" if inp.activation == V.LINEAR else "softmax probabilities (not their log)"
-                yield Report(event.node, (
-                    f"{loss.label} expects log-probabilities but gets {what} from {producer(inp)}: the "
-                    "loss is unbounded below (or has the wrong gradients) and accuracy does not improve. "
-                    "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."))
+        for event, loss, inp in fed(model, ("nll",), (V.LINEAR, V.SOFTMAX)):
+            what = "raw logits" if inp.activation == V.LINEAR else "softmax probabilities (not their log)"
+            yield Report(event.node, (
+                f"{loss.label} expects log-probabilities but gets {what} from {producer(inp)}: the "
+                "loss is unbounded below (or has the wrong gradients) and accuracy does not improve. "
+                "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."))
 
 
 @register
@@ -297,17 +300,15 @@ class ProbabilityLossOnLogits(Rule):
     summary = "a loss that expects probabilities (Keras crossentropy, KLDivLoss) fed raw outputs"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, _ in loss_events(model, "ce_prob"):
-            if isinstance(inp, V.Tensor) and inp.activation == V.LINEAR:
-                yield Report(event.node, (
-                    f"{loss.label} expects probabilities, but {producer(inp)} ends in a Dense layer with no "
-                    "softmax: the loss clips the raw scores and training stalls. Pass `from_logits=True` "
-                    "(e.g. keras.losses.SparseCategoricalCrossentropy(from_logits=True)) or add "
-                    "`activation=\"softmax\"` to the last layer."))
-        for event, loss, inp, _ in loss_events(model, "kl"):
-            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
-                what = "raw outputs" if inp.activation == V.LINEAR else "probabilities"
-                yield Report(event.node, (
-                    f"{loss.label} expects log-probabilities as input but gets {what} from "
-                    f"{producer(inp)}: the divergence is wrong and can go negative. Apply "
-                    "log_softmax(dim=-1) to the input."))
+        for event, loss, inp in fed(model, ("ce_prob",), (V.LINEAR,)):
+            yield Report(event.node, (
+                f"{loss.label} expects probabilities, but {producer(inp)} ends in a Dense layer with no "
+                "softmax: the loss clips the raw scores and training stalls. Pass `from_logits=True` "
+                "(e.g. keras.losses.SparseCategoricalCrossentropy(from_logits=True)) or add "
+                "`activation=\"softmax\"` to the last layer."))
+        for event, loss, inp in fed(model, ("kl",), (V.LINEAR, V.SOFTMAX)):
+            what = "raw outputs" if inp.activation == V.LINEAR else "probabilities"
+            yield Report(event.node, (
+                f"{loss.label} expects log-probabilities as input but gets {what} from "
+                f"{producer(inp)}: the divergence is wrong and can go negative. Apply "
+                "log_softmax(dim=-1) to the input."))
