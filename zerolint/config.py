@@ -41,8 +41,8 @@ class Config:
     cache_dir: Optional[str] = None  # relative to root
 
     def is_enabled(self, code: str, path: Optional[Path] = None) -> bool:
-        if code == "ZL000":
-            return True
+        if code == "ZL000":  # unreadable files are always reported unless ignored by name
+            return "ZL000" not in self.ignore
         chosen = _longest_prefix(code, self.select + self.extend_select)
         ignored = _longest_prefix(code, self.ignore + self._file_ignores(path))
         if chosen < 0:
