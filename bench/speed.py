@@ -70,7 +70,7 @@ def main() -> None:
 
     one = max(files, key=lambda p: p.stat().st_size if b"torch" in p.read_bytes() else 0)
     start_py = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-    single = best_of(5, lambda: subprocess.run([sys.executable, "-m", "zerolint", "-q", str(one)],
+    single = best_of(5, lambda: subprocess.run([sys.executable, "-m", "zerolint", "-q", "--no-cache", str(one)],
                                                stdout=subprocess.DEVNULL))
     print(f"one-file run ({one.name}, {one.stat().st_size} bytes): {single:.3f} s wall "
           f"(python -c pass: {start_py:.3f} s)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from .config import Config
 from .diagnostic import Finding
@@ -21,6 +21,9 @@ class FileResult:
     findings: list = field(default_factory=list)
     parsed: bool = False
     error: Optional[str] = None  # an internal error (a zerolint bug), reported on stderr
+    # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
+    # Not for pickling across processes: the runner drops them once fixes are worked out.
+    tree: Any = field(default=None, repr=False, compare=False)
 
 
 def _zl000(path: str, line: int, column: int, message: str) -> Finding:
@@ -68,7 +71,10 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
         return result
     result.parsed = True
     try:
-        result.findings.extend(_run_rules(module, text, path, config, real_path))
+        findings, positions = _run_rules(module, text, path, config, real_path)
+        result.findings.extend(findings)
+        if positions is not None:
+            result.tree = (module, positions)
     except RecursionError:
         result.error = "input nested too deeply to analyze"
     except Exception as exc:  # a bug in zerolint must not stop the other files
@@ -111,14 +117,14 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
 
     rules = [r for r in all_rules().values() if config is None or config.is_enabled(r.code, real_path)]
     if not rules:
-        return []
+        return [], None
     model = SemanticModel(module, path)
     reports = []
     for rule in rules:
         for report in rule.check(model):
             reports.append((rule, report))
     if not reports:
-        return []
+        return [], None
     positions = _positions(module)
     lines = text.splitlines()
     findings = []
@@ -136,7 +142,7 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
         seen.add(key)
         findings.append(Finding(path, start.line, start.column + 1, end.line, end.column + 1, rule.code,
                                 rule.name, report.severity or rule.severity, report.message))
-    return findings
+    return findings, positions
 
 
 def _positions(module):

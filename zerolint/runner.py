@@ -38,8 +38,8 @@ def _lint_one(item: tuple) -> Linted:
     result = lint_source(data, display, config, real_path=path)
     keys = frozenset()
     if result.error is None and any(f.code in FIXABLE for f in result.findings):
-        keys = fixable_keys(data, result.findings)
-    return Linted(result.path, result.findings, result.parsed, result.error, keys)
+        keys = fixable_keys(data, result.findings, result.tree)
+    return Linted(result.path, result.findings, result.parsed, result.error, fixable=keys)
 
 
 def lint_all(items: list, jobs: int = 1, cache=None,

@@ -9,7 +9,7 @@ def is_fixable(code: str) -> bool:
     return code in FIXABLE
 
 
-def fixable_keys(data, findings) -> frozenset:
+def fixable_keys(data, findings, parsed=None) -> frozenset:
     """(line, column, code) of the findings whose fix applies here (the transform produces a change).
 
     Imports libcst; called only for files that have findings of a fixable code.
@@ -21,8 +21,10 @@ def fixable_keys(data, findings) -> frozenset:
         from ..engine import _decode
         from .transforms import FIXES, Tree
 
-        text = _decode(data) if isinstance(data, bytes) else data
-        tree = Tree.parse(text)
+        if parsed is not None:  # the linter's own (module, positions): no second parse
+            tree = Tree.of(*parsed)
+        else:
+            tree = Tree.parse(_decode(data) if isinstance(data, bytes) else data)
         keys = set()
         for f in candidates:
             try:

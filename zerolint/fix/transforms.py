@@ -5,11 +5,11 @@ to apply mechanically here (the finding then stays, without a fix).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
 from ..diagnostic import Finding
 from ..model.names import ImportTable, dotted
@@ -24,18 +24,30 @@ class Tree:
 
     module: cst.Module
     positions: dict
-    parents: dict
     imports: ImportTable = field(default_factory=ImportTable)
+    _parents: Optional[dict] = None
 
     @classmethod
     def parse(cls, text: str) -> "Tree":
-        wrapper = MetadataWrapper(cst.parse_module(text))
-        meta = wrapper.resolve_many([PositionProvider, ParentNodeProvider])
-        tree = cls(wrapper.module, meta[PositionProvider], meta[ParentNodeProvider])
-        for node in tree.positions:
+        from ..engine import _positions
+
+        module = cst.parse_module(text)
+        return cls.of(module, _positions(module))
+
+    @classmethod
+    def of(cls, module: cst.Module, positions: dict) -> "Tree":
+        """A tree over an already parsed module and its positions (the linter's own parse)."""
+        tree = cls(module, positions)
+        for node in positions:
             if isinstance(node, (cst.Import, cst.ImportFrom)):
                 tree.imports.add(node)
         return tree
+
+    @property
+    def parents(self) -> dict:
+        if self._parents is None:
+            self._parents = _parent_map(self.module)
+        return self._parents
 
     def node_at(self, f: Finding, kind=cst.CSTNode) -> Optional[cst.CSTNode]:
         """The node the finding was reported on (same start and end)."""
@@ -60,6 +72,29 @@ class Tree:
 
     def calls_of(self, name: str) -> list:
         return [n for n in self.positions if isinstance(n, cst.Call) and dotted(n.func) == name]
+
+
+def _parent_map(module: cst.Module) -> dict:
+    """child -> parent for every node, by reading the nodes' dataclass fields (no visitor machinery)."""
+    parents: dict = {}
+    stack: list = [module]
+    fields_of: dict = {}
+    while stack:
+        node = stack.pop()
+        names = fields_of.get(type(node))
+        if names is None:
+            names = fields_of[type(node)] = [f.name for f in dataclasses.fields(node)]
+        for name in names:
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                parents[value] = node
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        parents[item] = node
+                        stack.append(item)
+    return parents
 
 
 def _renamed(func: cst.BaseExpression, new: str) -> Optional[cst.BaseExpression]:
