@@ -790,6 +790,10 @@ class Interpreter:
                 else dotted(node.args[0].value)
             self.emit(F.BACKWARD, node, receiver=receiver)
             return None
+        if method in ("zero_", "fill_") and recv_text and recv_text.split(".")[-1 if not recv_text.endswith(".data")
+                                                                              else -2] == "grad":
+            self.emit(F.ZERO_GRAD, node)  # p.grad.zero_(), p.grad.data.zero_()
+            return None
         if method in ("fill_", "zero_", "normal_", "uniform_") and _is_weight(recv_text):
             if method in ("fill_", "zero_"):
                 self.emit(F.WEIGHT_INIT, node, target=recv_text, guards=tuple(self.guards), keras=False)
