@@ -937,13 +937,14 @@ class Interpreter:
                                  yields_class_indices=name in V.CLASSIFICATION_DATASETS)
             if len(parts) == 3 and parts[1] == "models" and name[:1].islower() and name != "get_model":
                 units = _literal_int(kwargs.get("num_classes"))
-                return V.Module(V.ModuleInfo(qual, output=V.LINEAR, units=units, has_dropout_or_bn=True))
+                return V.Module(V.ModuleInfo(name, output=V.LINEAR, units=units, has_dropout_or_bn=True))
             return None
         if root == "transformers":
             owner = parts[-2] if len(parts) >= 2 else ""
             if name == "from_pretrained" and ("Model" in owner or "For" in owner) \
                     or name.startswith("AutoModel") and name != "from_pretrained":
-                return V.Module(V.ModuleInfo(qual, has_dropout_or_bn=True, starts_in_training_mode=False))
+                return V.Module(V.ModuleInfo(owner if name == "from_pretrained" else name, has_dropout_or_bn=True,
+                                             starts_in_training_mode=False))
             if name in ("AdamW", "Adafactor"):
                 value = V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
                 self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
