@@ -325,7 +325,7 @@ class Interpreter:
         self.loop, self.conditional = loop, False
         try:
             if target is not None:
-                self.bind(target, _element_of(iter_value))
+                self.bind(target, self._element(iter_value))
             self._sub(node.body, conditional=False)
         finally:
             self.loop, self.conditional = saved
@@ -421,7 +421,7 @@ class Interpreter:
                 if isinstance(value, V.Loader):
                     value = self._bind_loader(value, target.attr.value)
                 base.cls.attrs[target.attr.value] = value
-            elif isinstance(base, V.Module) and self.recording and target.attr.value in _HEAD_NAMES:
+            elif isinstance(base, V.Module) and target.attr.value in _HEAD_NAMES:
                 # model.fc = nn.Linear(512, 2): a replaced head decides what the model outputs
                 head = value.info if isinstance(value, V.Module) else None
                 base.info.output = head.output if head is not None and not head.passthrough else None
@@ -432,6 +432,15 @@ class Interpreter:
                 if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString) \
                         and el.slice.value.evaluated_value in ("lr", "learning_rate"):
                     self.emit(F.LR_SET, target)
+
+    def _element(self, value: Any) -> Any:
+        """What iterating a value yields: a loader's batch, a sequence's items."""
+        if isinstance(value, _Enumerate):
+            return V.Seq((None, self._element(value.inner)))
+        if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
+            item = self.summary(value.dataset.cls.methods["__getitem__"], [None], {})
+            return item if isinstance(item, (V.Seq, V.Tensor)) else None
+        return _element_of(value)
 
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
@@ -550,7 +559,7 @@ class Interpreter:
             comp = e.for_in
             while comp is not None:
                 it = self.ev(comp.iter)
-                self.bind(comp.target, _element_of(it))
+                self.bind(comp.target, self._element(it))
                 for cond in comp.ifs:
                     self.ev(cond.test)
                 comp = comp.inner_for_in
@@ -610,6 +619,15 @@ class Interpreter:
             return None
         if isinstance(base, V.Tensor) and name == "data":
             return base.but(loss_graph=False)
+        if isinstance(base, V.Dataset) and base.yields_class_indices:
+            if name in ("data", "train_data", "test_data"):  # raw uint8 pixels of torchvision datasets
+                return V.Tensor(dtype="int", value_range=(0, 255))
+            if name in ("targets", "train_labels", "test_labels", "labels"):
+                return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False)
+        if isinstance(base, V.Bunch):
+            return base.data if name == "data" else base.target if name == "target" else None
+        if isinstance(base, V.Namespace):
+            return base.defaults.get(name)
         return None
 
     # ------------------------------------------------------------------ calls
@@ -836,6 +854,13 @@ class Interpreter:
             return recv
         if isinstance(recv, (V.Loss, V.Scaler)) and method in ("to", "cuda", "cpu"):
             return recv
+        if isinstance(recv, V.Namespace):
+            if method == "add_argument":
+                _record_argument(recv, node, kwargs)
+                return None
+            if method in ("parse_args", "parse_known_args"):
+                return recv if method == "parse_args" else V.Seq((recv, None))
+        return None
         return None
 
     def _step(self, recv: Any, recv_text: Optional[str], node: cst.Call, args: list, kwargs: dict) -> Any:
@@ -959,6 +984,10 @@ class Interpreter:
             if all(isinstance(p, V.Seq) and len(p.items) == 2 for p in pairs):
                 return V.Seq(tuple(p.items[1] for p in pairs))
             return None
+        if qual == "argparse.ArgumentParser":
+            return V.Namespace()
+        if root == "sklearn" and len(parts) == 3 and parts[1] == "datasets":
+            return _sklearn_dataset(name, node)
         if qual.endswith("model_selection.train_test_split") and args:
             return V.Seq(tuple(a for a in args for _ in range(2)))
         if root in ("bitsandbytes", "apex", "timm") and name in V.OPTIMIZERS:
@@ -1025,7 +1054,8 @@ class Interpreter:
             elif any(a.star for a in node.args) or "iter" in (dotted(dataset_node) or "").lower() \
                     or "stream" in (dotted(dataset_node) or "").lower():
                 shuffled = None
-            return V.Loader(dataset if isinstance(dataset, V.Dataset) else None, None, node, dataset_role, shuffled)
+            known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
+            return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
         if qual in ("torch.nn.utils.clip_grad_norm_", "torch.nn.utils.clip_grad_value_",
                     "torch.nn.utils.clip_grad.clip_grad_norm_"):
             self.emit(F.CLIP, node)
@@ -1140,6 +1170,9 @@ class Interpreter:
                                 value_range=(min(flat), max(flat)), origin=node,
                                 continuous=not all(float(v).is_integer() for v in flat))
             return None
+        if name in ("expand_dims", "reshape", "squeeze", "transpose", "ascontiguousarray", "copy") and args \
+                and isinstance(args[0], V.Tensor):
+            return args[0].but(units=None, shape=None, origin=node)
         if name == "argmax" and (len(args) > 1 or "axis" in kwargs):
             self.emit(F.ARGMAX, node, input=args[0] if args else None)
             return V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
@@ -1230,6 +1263,7 @@ class Interpreter:
         elif method == "compile":
             loss_node = _arg_node(node, "loss", 1)
             loss = _keras_loss_spec(self.imports, loss_node) if loss_node is not None else None
+            info.compiled = (loss, node) if loss is not None else None
             if loss is not None and self.recording:
                 out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
                 event = F.Event(F.LOSS, node, self.facts, self.loop, self.conditional, self.grad_off,
@@ -1239,6 +1273,14 @@ class Interpreter:
                 info.loss_event = event
         elif method in ("fit", "train_on_batch"):
             x, y = _kw(kwargs, args, "x", 0), _kw(kwargs, args, "y", 1)
+            if info.loss_event is None and info.compiled is not None and self.recording:
+                # compiled inside a helper (read as a summary): the loss is recorded where it was set
+                loss, compile_node = info.compiled
+                out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+                info.loss_event = F.Event(F.LOSS, compile_node, self.facts, self.loop, self.conditional,
+                                          self.grad_off, {"loss": loss, "input": out, "target": None,
+                                                          "input_node": None, "target_node": None})
+                self.emit_existing(info.loss_event)
             event = info.loss_event
             if event is not None and self.recording:
                 event.data.update(target=y, data_node=node, fit_input=x)
@@ -1348,9 +1390,11 @@ def _element_of(value: Any) -> Any:
         return V.Seq((None, _element_of(value.inner)))
     if isinstance(value, V.Loader):
         ds = value.dataset
-        if ds is not None and ds.items is not None:
+        if not isinstance(ds, V.Dataset):
+            return None
+        if ds.items is not None:
             return V.Seq(ds.items) if len(ds.items) != 1 else ds.items[0]
-        if ds is not None and ds.yields_class_indices:
+        if ds.yields_class_indices:
             return V.Seq((V.Tensor(dtype="float", origin=value.node),
                           V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))
         return None
@@ -1664,3 +1708,39 @@ def _keras_loss_spec(imports: ImportTable, node: cst.BaseExpression) -> Optional
     if qual and qual.startswith("keras."):
         return V.Loss(qual, keras_sparse="sparse" in qual.rsplit(".", 1)[-1].lower())
     return None
+
+
+def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
+    """parser.add_argument("--lr", type=float, default=0.5): remember args.lr = 0.5."""
+    dest = None
+    for arg in node.args:
+        if arg.keyword is None and isinstance(arg.value, cst.SimpleString):
+            flag = str(arg.value.evaluated_value)
+            if flag.startswith("--") or dest is None:
+                dest = flag.lstrip("-").replace("-", "_")
+    if isinstance(kwargs.get("dest"), V.Number):
+        return
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == "dest" and isinstance(arg.value, cst.SimpleString):
+            dest = str(arg.value.evaluated_value)
+    if dest:
+        parser.defaults[dest] = kwargs.get("default")
+
+
+_SKLEARN_REGRESSION = {"fetch_california_housing", "load_diabetes", "make_regression", "load_boston",
+                       "load_linnerud", "make_friedman1", "make_friedman2", "make_friedman3"}
+_SKLEARN_CLASSIFICATION = {"load_iris", "load_digits", "load_breast_cancer", "load_wine", "make_classification",
+                           "make_blobs", "make_moons", "make_circles", "fetch_covtype", "make_gaussian_quantiles"}
+
+
+def _sklearn_dataset(name: str, node: cst.Call) -> Any:
+    if name in _SKLEARN_REGRESSION:
+        target = V.Tensor(dtype="float", continuous=True, value_range=_UNBOUNDED, origin=node)
+    elif name in _SKLEARN_CLASSIFICATION:
+        target = V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
+    else:
+        return None
+    data = V.Tensor(dtype="float", origin=node)
+    if name.startswith("make_") or _bool_kw(node, "return_X_y"):
+        return V.Seq((data, target))
+    return V.Bunch(data, target)

@@ -64,6 +64,7 @@ class ModuleInfo:
     framework: str = "torch"  # or "keras"
     batch_first: Optional[bool] = None  # for recurrent layers (or models with one)
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
+    compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,23 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Namespace:
+    """argparse: the defaults of parse_args(), by destination name (filled as add_argument runs)."""
+
+    defaults: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Bunch:
+    """An sklearn dataset: .data and .target."""
+
+    data: Any = None
+    target: Any = None
+
+
+@dataclass(frozen=True)
 class Loader:
-    dataset: Optional[Dataset]
+    dataset: Any  # a Dataset, an Instance of a Dataset class defined here, or None
     role: Optional[str] = None  # "train" or "eval", from the name it is bound to
     node: Optional[cst.CSTNode] = None
     dataset_role: Optional[str] = None  # "train"/"eval" from the dataset (train=True, its name)

@@ -110,6 +110,8 @@ class EvalOnTrainingData(Rule):
                         f"`{fn.name}` evaluates on the training data (the loader passed in is the training "
                         "loader): the reported accuracy measures memorization, not generalization. Pass "
                         "the validation or test loader."))
+        if not model.is_test_file:
+            yield from self._loops_after_eval(model)
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
             if loader.role == "eval" and loader.dataset_role == "train":
@@ -117,6 +119,24 @@ class EvalOnTrainingData(Rule):
                     f"`{event.data['name']}` is an evaluation loader built on the training dataset: "
                     "evaluation measures memorization, not generalization. Build it on the validation/test "
                     "split (e.g. `train=False`)."))
+
+
+    @staticmethod
+    def _loops_after_eval(model: SemanticModel) -> Iterable[Report]:
+        """A loop over the training loader, with no training in it, that evaluates after model.eval()."""
+        for fn in model.functions:
+            if regions.is_eval_function(fn):
+                continue  # reported above, at the loop of the evaluation function
+            for loop in fn.loops:
+                value = loop.iter_value
+                if not isinstance(value, V.Loader) or value.role != "train" or regions.has_training(loop.events):
+                    continue
+                forwards = [e for e in loop.events if e.kind == F.FORWARD]
+                if forwards and model.eval_region(forwards[0]) == "after-eval":
+                    yield Report(loop.node.iter, (
+                        "this evaluation loop (after model.eval()) iterates the training loader: the "
+                        "reported accuracy measures memorization, not generalization. Iterate the "
+                        "validation or test loader."))
 
 
 @register
