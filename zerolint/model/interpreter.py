@@ -1048,7 +1048,9 @@ class Interpreter:
             if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
                 shuffled = True
             elif "shuffle" in keywords:
-                shuffled = None if not isinstance(keywords["shuffle"], cst.Name) else keywords["shuffle"].value == "True"
+                flag = keywords["shuffle"]
+                shuffled = flag.value == "True" if isinstance(flag, cst.Name) and flag.value in ("True", "False") \
+                    else None  # shuffle=is_train: decided at run time
             elif isinstance(dataset, V.Instance) and dataset.cls.name and _is_iterable_dataset(dataset.cls):
                 shuffled = None
             elif any(a.star for a in node.args) or "iter" in (dotted(dataset_node) or "").lower() \
@@ -1234,7 +1236,7 @@ class Interpreter:
         activation = _keras_activation(self.imports, _arg_node(node, "activation", 1 if name == "Dense" else 99))
         init = _arg_node(node, "kernel_initializer", 99)
         if init is not None and _is_constant_initializer(self.imports, init):
-            self.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True)
+            self.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True, activation=activation)
         if name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "BatchNormalization", "GaussianDropout",
                     "AlphaDropout"):
             return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=True))

@@ -59,7 +59,7 @@ def loop_role(loop: F.Loop) -> Optional[str]:
     if isinstance(value, V.Loader):
         if value.role is not None:
             return value.role
-        if value.dataset is not None and value.dataset.train is not None:
+        if isinstance(value.dataset, V.Dataset) and value.dataset.train is not None:
             return "train" if value.dataset.train else "eval"
     return role_of_name(loop.iter_text)
 

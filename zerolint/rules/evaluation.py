@@ -81,6 +81,8 @@ class TrainModeNotRestored(Rule):
                 last_mode = next((i for i in reversed(cyclic) if i.kind in (F.MODE_EVAL, F.MODE_TRAIN)), None)
                 if last_mode is None or last_mode.kind != F.MODE_EVAL:
                     continue
+                if last_mode.conditional and F.MODE_TRAIN in kinds:
+                    continue  # `if phase == "train": model.train() else: model.eval()`: alternatives
                 info = last_mode.event.data.get("module")
                 if info is not None and info.has_dropout_or_bn is False:
                     continue

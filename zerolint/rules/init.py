@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..model import SemanticModel, facts as F
+from ..model import SemanticModel, facts as F, values as V
 from . import Report, Rule, register, source
 
 _NORM_WORDS = ("norm", "bn", "ln", "gn")
@@ -39,15 +39,17 @@ class ConstantWeightInit(Rule):
                                                 cls is not None and "norm" in cls.name.lower()):
                 continue
             candidates.append(event)
-        # One constant layer between random ones still learns (its neighbours break the symmetry);
-        # a constant init applied to every layer (`m.weight` in an init loop or `apply` hook) or to
-        # several layers does not.
+        # One constant layer between random ones still learns (its neighbours break the symmetry)
+        # unless a ReLU follows it: zeros behind a ReLU pass no gradient at all. A constant init applied
+        # to every layer (`m.weight` in an init loop or `apply` hook) or to several layers is fatal.
         for event in candidates:
             target = event.data["target"]
-            generic = not event.data.get("keras") and target.count(".") == 1 and not target.startswith("self.")
-            if generic or len(candidates) >= 2:
+            keras = event.data.get("keras")
+            generic = not keras and target.count(".") == 1 and not target.startswith("self.")
+            dead_relu = keras and event.data.get("activation") == V.RELU
+            if generic or dead_relu or len(candidates) >= 2:
                 yield Report(event.node, (
                     "weights initialized to a constant: every unit of the layer computes the same output "
-                    "and receives the same gradient, so the units stay identical and the network learns "
-                    "like a single unit. Use the default init or a random one (kaiming_uniform_, "
-                    "xavier_normal_, 'glorot_uniform')."))
+                    "and receives the same gradient (behind a ReLU, zeros pass no gradient at all), so the "
+                    "units stay identical and the network learns like a single unit. Use the default init "
+                    "or a random one (kaiming_uniform_, xavier_normal_, 'glorot_uniform')."))
