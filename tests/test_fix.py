@@ -20,6 +20,8 @@ CASES = [(path, f) for path in FILES for f in lint_source(path.read_bytes(), pat
          if f.code in FIXABLE]
 # A generator suspended inside `with torch.no_grad()` would turn autograd off for its caller.
 NOT_FIXED = {("zl301_eval_with_grad.py", "ZL301", 43)}
+# A loss built with functools.partial is not rewritten (the partial may be shared with other uses).
+NOT_FIXED |= {("redteam_zl101_partial_loss.py", "ZL101", 12)}
 # Keras: switching to from_logits=True also changes what metrics such as 'accuracy' threshold.
 NOT_FIXED |= {(p.name, f.code, f.line) for p, f in CASES if f.message.startswith("Keras ")}
 

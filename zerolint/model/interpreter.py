@@ -362,7 +362,7 @@ class Interpreter:
                 self.assign_target(target.target, value, node.value)
         elif t is cst.Expr:
             value = self.ev(node.value)
-            if isinstance(value, V.GradContext) and value.enabled is not None:  # torch.set_grad_enabled(False)
+            if isinstance(value, V.GradContext) and value.enabled is not None and value.as_statement:
                 self.grad_off = not value.enabled
         elif t is cst.AnnAssign:
             if node.value is not None:
@@ -510,7 +510,9 @@ class Interpreter:
             if isinstance(base, V.Tensor):
                 if base.padded and _reads_last_step(e.slice, base.batch_first):
                     self.emit(F.LAST_STEP, e, batch_first=base.batch_first)
-                return base.but(units=None, shape=None, origin=e, padded=False)
+                slices_only = all(isinstance(el.slice, cst.Slice) for el in e.slice)
+                shape = tuple(None for _ in base.shape) if slices_only and base.shape else None
+                return base.but(units=None, shape=shape, origin=e, padded=False)
             return None
         if t in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
             return self._comprehension(e)
@@ -591,7 +593,9 @@ class Interpreter:
                 return None
             return None
         if op is cst.MatrixMultiply:
-            return V.Tensor(activation=V.LINEAR, origin=e)
+            continuous = any(isinstance(v, V.Tensor) and v.continuous for v in (left, right))
+            return V.Tensor(activation=V.LINEAR, origin=e, continuous=continuous or None,
+                            value_range=_UNBOUNDED if continuous else None)
         tensor = left if isinstance(left, V.Tensor) else right if isinstance(right, V.Tensor) else None
         if tensor is None:
             return None
@@ -905,6 +909,11 @@ class Interpreter:
             self.emit(F.ARGMAX, node, input=t)
             indices = V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
             return indices if method == "argmax" else V.Seq((t.but(origin=node), indices))
+        if method in ("sum", "mean") and t.value_range is not None:
+            lo, hi = t.value_range
+            unbounded = float("inf")
+            rng = (lo, hi) if method == "mean" else ((0.0, unbounded) if lo >= 0 else (-unbounded, unbounded))
+            return V.Tensor(dtype="float", continuous=t.continuous, value_range=rng, origin=node)
         if method in ("round", "floor", "ceil", "sign"):
             return t.but(continuous=False, origin=node)
         if method in ("item", "tolist", "numpy"):
@@ -984,6 +993,11 @@ class Interpreter:
             if all(isinstance(p, V.Seq) and len(p.items) == 2 for p in pairs):
                 return V.Seq(tuple(p.items[1] for p in pairs))
             return None
+        if qual == "functools.partial" and node.args:
+            inner = self.imports.resolve(node.args[0].value) if isinstance(node.args[0].value, (cst.Name, cst.Attribute)) else None
+            if inner and inner.startswith("torch.nn.functional.") and inner.rsplit(".", 1)[-1] in V.LOSS_FAMILY:
+                return V.Loss(inner, functional=True)
+            return None
         if qual == "argparse.ArgumentParser":
             return V.Namespace()
         if root == "sklearn" and len(parts) == 3 and parts[1] == "datasets":
@@ -1009,9 +1023,9 @@ class Interpreter:
             if node.args:
                 first = node.args[0].value
                 if _is_false(first):
-                    return V.GradContext(False)
+                    return V.GradContext(False, as_statement=True)
                 if isinstance(first, cst.Name) and first.value == "True":
-                    return V.GradContext(True)
+                    return V.GradContext(True, as_statement=True)
             return V.GradContext(None)
         if sub == "nn" and len(parts) == 3:
             return self._nn_constructor(qual, name, node, args, kwargs)
@@ -1035,7 +1049,7 @@ class Interpreter:
         if name == "GradScaler":
             return V.Scaler(qual)
         if qual in ("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"):
-            items = tuple(a.but(shape=None, origin=node) if isinstance(a, V.Tensor) else None for a in args)
+            items = tuple(a.but(origin=node) if isinstance(a, V.Tensor) else None for a in args)
             return V.Dataset(qual, items=items)
         if qual == "torch.utils.data.DataLoader":
             dataset = _kw(kwargs, args, "dataset", 0)

@@ -196,6 +196,7 @@ class GradContext:
     """``torch.no_grad()`` and friends, as a value (for ``with`` and decorators)."""
 
     enabled: Optional[bool]
+    as_statement: bool = False  # set_grad_enabled(False) works as a plain call; no_grad() does not
 
 
 # ---------------------------------------------------------------------------------------------

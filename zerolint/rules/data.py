@@ -93,8 +93,10 @@ class UnnormalizedInputs(Rule):
 
     @staticmethod
     def _check(node, inp) -> Iterable[Report]:
-        if not isinstance(inp, V.Tensor) or inp.value_range is None or inp.encoding is not None:
-            return  # token ids and class indices are not features
+        if not isinstance(inp, V.Tensor) or inp.value_range is None:
+            return
+        if inp.encoding is not None and not (inp.shape and len(inp.shape) >= 3):
+            return  # token ids and class indices are not features; (N, C, H, W) integers are pixels
         low, high = inp.value_range
         bound = max(abs(low), abs(high))
         if _SCALE_LIMIT < bound < float("inf"):
