@@ -954,7 +954,8 @@ class Interpreter:
         if root == "torch":
             value = self._torch_call(qual, name, parts, node, args, kwargs)
             if isinstance(value, V.Optimizer):
-                self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
+                self.emit(F.OPTIMIZER_NEW, node, optimizer=value,
+                          lr_from_cli=isinstance(_kw(kwargs, args, "lr", 1), V.CliDefault))
             return value
         if root == "numpy":
             return self._numpy_call(qual, name, parts, node, args, kwargs)
@@ -1740,7 +1741,8 @@ def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
         if arg.keyword is not None and arg.keyword.value == "dest" and isinstance(arg.value, cst.SimpleString):
             dest = str(arg.value.evaluated_value)
     if dest:
-        parser.defaults[dest] = kwargs.get("default")
+        default = kwargs.get("default")
+        parser.defaults[dest] = V.CliDefault(default.value) if isinstance(default, V.Number) else default
 
 
 _SKLEARN_REGRESSION = {"fetch_california_housing", "load_diabetes", "make_regression", "load_boston",

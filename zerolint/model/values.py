@@ -192,6 +192,11 @@ class Instance:
 
 
 @dataclass(frozen=True)
+class CliDefault(Number):
+    """A number that is an argparse default: what runs unless the user passes the flag."""
+
+
+@dataclass(frozen=True)
 class GradContext:
     """``torch.no_grad()`` and friends, as a value (for ``with`` and decorators)."""
 

@@ -258,6 +258,8 @@ class ImplausibleLearningRate(Rule):
             lr = opt.lr
             if not isinstance(lr, (int, float)) or isinstance(lr, bool):
                 continue
+            if event.data.get("lr_from_cli") and event.conditional:
+                continue  # a --lr default shared by several optimizers, each chosen by another flag
             if lr <= _LR_FLOOR and not driven_by_hand:
                 yield Report(event.node, (
                     f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
