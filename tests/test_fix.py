@@ -117,6 +117,7 @@ def test_unwritable_file_is_left_alone(tmp_path):
 
 
 def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
+    from zerolint import atomic
     from zerolint.fix import apply
 
     target = tmp_path / "t.py"
@@ -125,7 +126,7 @@ def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(apply.os, "replace", boom)
+    monkeypatch.setattr(atomic.os, "replace", boom)
     assert apply.write_atomic(target, "x = 2\n") is False
     assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
 

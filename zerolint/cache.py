@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
 from . import __version__
+from .atomic import write_atomic
 from .config import Config
 from .diagnostic import Finding
 
@@ -91,22 +91,11 @@ class Cache:
         entry = self._entry(key)
         rows = [{**{k: getattr(f, k) for k in _FIELDS}, "fixable": (f.line, f.column, f.code) in fixable}
                 for f in findings]
-        tmp = None
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=entry.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(rows, handle)
-            os.replace(tmp, entry)
-            tmp = None
         except OSError:
-            pass
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+            return
+        write_atomic(entry, json.dumps(rows), keep_mode=False)
 
     def _prepare(self) -> bool:
         if self._ready is None:

@@ -6,13 +6,12 @@ that code) and no other code gained a finding. Anything else leaves the file as 
 from __future__ import annotations
 
 import difflib
-import os
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Optional
 
+from ..atomic import write_atomic
 from ..engine import _decode, lint_source
 from . import FIXABLE
 
@@ -102,25 +101,3 @@ def apply_fixes(items: list, results: list, write: bool) -> list:
             continue
         changed.append((count, diff))
     return changed
-
-
-def write_atomic(path: Path, text: str) -> bool:
-    """Write through a temporary file in the same folder and rename it over the original."""
-    tmp = None
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".zerolint-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-        return True
-    except OSError:
-        return False
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
