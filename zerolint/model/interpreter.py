@@ -748,7 +748,7 @@ class Interpreter:
         if not returns:
             return None
         first = returns[0]
-        return first if all(V.same_value(r, first) for r in returns) else _merge_tensors(returns)
+        return first if all(V.same_value(r, first) for r in returns) else None
 
     def instantiate(self, cls: F.ClassFacts, node: cst.Call, args: list, kwargs: dict) -> Any:
         init = cls.methods.get("__init__")
@@ -1110,7 +1110,6 @@ class Interpreter:
                     "Transformer", "TransformerEncoder", "TransformerDecoder"):
                 info.passthrough = True  # an activation: keeps the units it is given
             if name in ("Softmax", "LogSoftmax"):
-                info.softmax_dim = _kw(kwargs, args, "dim", 0)
                 dim_node = _arg_node(node, "dim", 0)
                 self._softmax_event(node, None, dim_node, dim_node is not None)
             if name.startswith("Transformer"):
@@ -1519,12 +1518,6 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
         output, units = m.output, m.units
     info.output, info.units = output, units
     return info
-
-
-def _merge_tensors(values: list) -> Any:
-    if all(isinstance(v, V.Module) for v in values):
-        return None
-    return None
 
 
 def _flatten_numbers(seq: V.Seq) -> Optional[list]:

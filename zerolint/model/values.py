@@ -59,7 +59,6 @@ class ModuleInfo:
     returns_tuple: bool = False
     # For layers: what applying it does to an incoming tensor (None = passes the kind through).
     passthrough: bool = False
-    softmax_dim: Any = "unset"
     cls: Any = None  # ClassFacts for classes defined in the file
     framework: str = "torch"  # or "keras"
     batch_first: Optional[bool] = None  # for recurrent layers (or models with one)
@@ -72,14 +71,6 @@ class Module:
     """A value holding an nn.Module instance."""
 
     info: ModuleInfo
-
-
-@dataclass(frozen=True)
-class ModuleClass:
-    """A class (defined here or known) whose instances are nn.Modules."""
-
-    name: str
-    node: Optional[cst.ClassDef] = None
 
 
 @dataclass(frozen=True)

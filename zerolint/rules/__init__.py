@@ -5,7 +5,7 @@ Rule modules register themselves on import; ``all_rules()`` imports each family 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import libcst as cst
 
@@ -66,5 +66,3 @@ def unique(reports: Iterable[Report]) -> Iterator[Report]:
             seen.add(id(report.node))
             yield report
 
-
-Check = Callable[[SemanticModel], Iterable[Report]]
