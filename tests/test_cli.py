@@ -1,5 +1,6 @@
 """The command line as users run it: formats, exit codes, selection, noqa, config, bad input."""
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -195,7 +196,7 @@ def test_version_and_module_entry():
 def test_output_is_sorted(tmp_path):
     proc = run(str(FIXTURES))
     keys = []
-    for line in proc.stdout.splitlines():
-        path, row, col, _ = line.split(":", 3)
-        keys.append((path, int(row), int(col)))
+    for line in proc.stdout.splitlines():  # notebooks: path:cell N:row:col
+        path, cell, row, col = re.match(r"(.*?):(?:cell (\d+):)?(\d+):(\d+): ", line).groups()
+        keys.append((path, int(cell or 0), int(row), int(col)))
     assert keys == sorted(keys) and len(keys) > 10

@@ -23,6 +23,7 @@ _TAG = ("Signature: 8a477f597d28d172789f06886806bc55\n"
         "# This file is a cache directory tag created by zerolint.\n"
         "# For information about cache directory tags see https://bford.info/cachedir/\n")
 _FIELDS = ("line", "column", "end_line", "end_column", "code", "name", "severity", "message")
+_NOTEBOOK_FIELDS = ("cell", "file_line")  # stored only for notebook findings
 
 
 @lru_cache(maxsize=1)
@@ -77,8 +78,9 @@ class Cache:
         try:
             with open(self._entry(key), "rb") as handle:
                 rows = json.loads(handle.read())
-            findings = [Finding(display, *(row[k] for k in _FIELDS)) for row in rows]
-            fixable = frozenset((row["line"], row["column"], row["code"]) for row in rows if row["fixable"])
+            findings = [Finding(display, *(row[k] for k in _FIELDS),
+                                **{k: row[k] for k in _NOTEBOOK_FIELDS if k in row}) for row in rows]
+            fixable = frozenset(f.key for f, row in zip(findings, rows) if row["fixable"])
         except (OSError, ValueError, TypeError, KeyError, IndexError):
             self.misses += 1
             return None
@@ -89,7 +91,8 @@ class Cache:
         if not self._prepare():
             return
         entry = self._entry(key)
-        rows = [{**{k: getattr(f, k) for k in _FIELDS}, "fixable": (f.line, f.column, f.code) in fixable}
+        rows = [{**{k: getattr(f, k) for k in _FIELDS}, "fixable": f.key in fixable,
+                 **({k: getattr(f, k) for k in _NOTEBOOK_FIELDS} if f.cell is not None else {})}
                 for f in findings]
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)

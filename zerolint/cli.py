@@ -46,14 +46,31 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
         if not quiet:
             click.echo(f"zerolint: running {display} (--confirm executes it)", err=True)
 
+    notebooks = _notebooks_of(per_file)  # notebooks run as one script: positions in its lines
+    files = [(path, display, [notebooks[display].unplace_finding(f) for f in kept] if display in notebooks
+              else kept) for path, display, kept, _ in per_file]
     try:
-        confirmed = confirm([(path, display, kept) for path, display, kept, _ in per_file],
-                            device, timeout, steps, progress)
+        confirmed = confirm(files, device, timeout, steps, progress)
     except ConfirmUnavailable as exc:
         fail(str(exc))
+    confirmed = [notebooks[f.path].place_finding(f) if f.path in notebooks and f.cell is None else f
+                 for f in confirmed]
     places = {display: (path, config) for path, display, _, config in per_file}
     return [f for f in confirmed
             if not f.code.startswith("ZL9") or places[f.path][1].is_enabled(f.code, places[f.path][0])]
+
+
+def _notebooks_of(per_file: list) -> dict:
+    from .notebook import Notebook, NotebookError, is_notebook
+
+    out = {}
+    for path, display, _, _ in per_file:
+        if is_notebook(path):
+            try:
+                out[display] = Notebook.parse(path.read_bytes())
+            except (OSError, NotebookError):
+                pass
+    return out
 
 
 FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
@@ -91,14 +108,18 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
               metavar="SECONDS", help="With --confirm: wall-clock limit per script.")
 @click.option("--confirm-steps", type=click.IntRange(min=1), default=3, show_default=True, metavar="N",
               help="With --confirm: iterations each training/evaluation loop may run.")
+@click.option("--stdin-filename", metavar="PATH",
+              help="With `-` as the path: the file the source read from stdin belongs to (its config, "
+                   "per-file-ignores and the name findings are printed under; .ipynb for a notebook).")
 @click.version_option(__version__, "--version", prog_name="zerolint")
 def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
                  exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff, confirm_run, device,
-                 confirm_timeout, confirm_steps) -> None:
+                 confirm_timeout, confirm_steps, stdin_filename) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
-    PATHS are files or folders (default: the current folder). Exit status: 0 clean, 1 findings,
-    2 usage or configuration error.
+    PATHS are files or folders (default: the current folder); `-` reads one file from stdin (name it
+    with --stdin-filename; with --fix the fixed source is printed to stdout). Files ending in .ipynb
+    are linted as Jupyter notebooks. Exit status: 0 clean, 1 findings, 2 usage or configuration error.
     """
     from .config import ConfigError, ConfigFinder, load_file, parse_codes
     from .discovery import MissingPath, discover
@@ -108,6 +129,13 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
 
     if fix and diff:
         fail("--fix and --diff cannot be combined")
+    stdin = "-" in paths
+    if stdin and len(paths) > 1:
+        fail("`-` (read stdin) cannot be combined with other paths")
+    if stdin_filename and not stdin:
+        fail("--stdin-filename needs `-` as the path")
+    if stdin and confirm_run:
+        fail("--confirm runs files on disk; it cannot read stdin")
     if confirm_run:
         if fix or diff:
             fail("--confirm cannot be combined with --fix or --diff")
@@ -129,7 +157,7 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         targets = list(paths) or ["."]
         extra_exclude = _split(extend_exclude) or ()
         items = []
-        for path, config in discover(targets, finder, fixed, overrides):
+        for path, config in ([] if stdin else discover(targets, finder, fixed, overrides)):
             if extra_exclude:
                 config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
                 if config.is_excluded(path):
@@ -141,8 +169,24 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
-    progress = _progress_printer() if output_format == "text" and not quiet and _stderr_is_tty() else None
-    results = lint_all(items, jobs or default_jobs(), cache, progress)
+    out = sys.stdout
+    if stdin:
+        try:
+            data = sys.stdin.buffer.read()
+            items, results = _lint_stdin(data, stdin_filename, finder, fixed, overrides, extra_exclude)
+        except ConfigError as exc:
+            fail(str(exc))
+        if fix or diff:
+            new_data = _fix_stdin(data, items[0], diff, quiet)
+            if diff:
+                sys.exit(EXIT_FINDINGS if new_data != data and not exit_zero else EXIT_CLEAN)
+            if new_data != data:
+                _, results = _lint_stdin(new_data, stdin_filename, finder, fixed, overrides, extra_exclude)
+            out = sys.stderr  # stdout holds the source: what is left goes to stderr
+            fix = False
+    else:
+        progress = _progress_printer() if output_format == "text" and not quiet and _stderr_is_tty() else None
+        results = lint_all(items, jobs or default_jobs(), cache, progress)
 
     if fix or diff:
         from .fix.apply import apply_fixes
@@ -165,7 +209,7 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     internal_errors = 0
     for (path, config, _), result in zip(items, results):
         findings.extend(f for f in result.findings if config.is_enabled(f.code, path))
-        fixable.update((result.path, line, column, code) for line, column, code in result.fixable)
+        fixable.update((result.path, *key) for key in result.fixable)
         if result.error:
             internal_errors += 1
             click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
@@ -177,13 +221,13 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         findings = _confirm(per_file, device, confirm_timeout, confirm_steps, quiet)
     findings = sort_findings(findings)
     fixable = {fix_key(f) for f in findings} & fixable
-    sys.stdout.write(FORMATS[output_format](findings, fixable=fixable))
+    out.write(FORMATS[output_format](findings, fixable=fixable))
     if statistics:
         table = stats_table(findings)
         if output_format in MACHINE:
             sys.stderr.write(table)
         else:
-            sys.stdout.write(table)
+            out.write(table)
     if not quiet:
         files = len({f.path for f in findings})
         if findings:
@@ -196,6 +240,52 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     if internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
+
+
+def _lint_stdin(data: bytes, name: Optional[str], finder, fixed, overrides: dict, extra_exclude: tuple) -> tuple:
+    """Lint the source on stdin as the file ``name`` (its config and per-file-ignores); no cache."""
+    from .runner import Linted, _lint_one
+
+    real = Path(name) if name else None
+    base = fixed if fixed is not None else finder.for_path(real if real is not None else Path.cwd())
+    config = base.with_overrides(**overrides) if overrides else base
+    if extra_exclude:
+        config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
+    display = _display(real) if real is not None else "-"
+    item = (real if real is not None else Path("-"), config, display)
+    if real is not None and config.is_excluded(real):
+        return [item], [Linted(display)]
+    return [item], [_lint_one((data, display, config, real))]
+
+
+def _fix_stdin(data: bytes, item: tuple, diff: bool, quiet: bool) -> bytes:
+    """--fix: the fixed source on stdout (the input unchanged when nothing applies); --diff: the diff.
+
+    Returns the fixed bytes (``data`` itself when nothing changed)."""
+    import difflib
+
+    from .fix.apply import fix_data
+
+    path, config, display = item
+    real = None if display == "-" else path
+    text, new_text, count = (data.decode("utf-8", "replace"), None, 0)
+    if real is None or not config.is_excluded(real):
+        text, new_text, count = fix_data(data, display, config, real)
+    if not count or new_text == text:
+        if not diff:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return data
+    if diff:
+        sys.stdout.write("".join(difflib.unified_diff(text.splitlines(keepends=True),
+                                                      new_text.splitlines(keepends=True),
+                                                      f"a/{display}", f"b/{display}")))
+        return new_text.encode("utf-8")
+    sys.stdout.write(new_text)
+    sys.stdout.flush()
+    if not quiet:
+        click.echo(f"Fixed {count} finding{'s' * (count != 1)}.", err=True)
+    return new_text.encode("utf-8")
 
 
 def _open_cache(cache_dir, config):

@@ -17,6 +17,7 @@ JSON_KEYS = (
     "message",
     "fix",
     "confirmation",
+    "cell",
 )
 
 
@@ -35,13 +36,28 @@ class Finding:
     message: str
     fix: Optional[dict] = None
     confirmation: Optional[dict] = field(default=None, compare=False)
+    # Notebooks: the code cell (1-based among code cells; line and column are then the cell's own)
+    # and the line of the .ipynb JSON file holding that source line (for SARIF and GitHub).
+    cell: Optional[int] = None
+    file_line: Optional[int] = field(default=None, compare=False)
 
     def sort_key(self) -> tuple:
-        return (self.path, self.line, self.column, self.code)
+        return (self.path, self.cell or 0, self.line, self.column, self.code)
+
+    @property
+    def key(self) -> tuple:
+        """What identifies a finding within its file (fixable sets, caches)."""
+        return (self.line, self.column, self.code, self.cell)
+
+    @property
+    def where(self) -> str:
+        """``line:column``, or ``cell N:line:column`` in a notebook."""
+        place = f"{self.line}:{self.column}"
+        return f"cell {self.cell}:{place}" if self.cell is not None else place
 
     def to_json(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in JSON_KEYS}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Finding":
-        return cls(**{key: data[key] for key in JSON_KEYS})
+        return cls(**{key: data.get(key) for key in JSON_KEYS})

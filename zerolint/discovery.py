@@ -8,6 +8,10 @@ from typing import Iterator, Optional
 from .config import Config, ConfigFinder
 
 
+#: Python files and Jupyter notebooks.
+SUFFIXES = (".py", ".ipynb")
+
+
 class MissingPath(Exception):
     pass
 
@@ -40,7 +44,7 @@ def discover(paths: list[str], finder: ConfigFinder, fixed: Optional[Config], ov
                 kept.append(d)
             dirs[:] = kept
             for name in sorted(files):
-                if not name.endswith(".py"):
+                if not name.endswith(SUFFIXES):
                     continue
                 file_path = folder_path / name
                 key = os.path.abspath(file_path)

@@ -24,6 +24,9 @@ class FileResult:
     # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
     # Not for pickling across processes: the runner drops them once fixes are worked out.
     tree: Any = field(default=None, repr=False, compare=False)
+    # Notebooks: the parsed notebook (cells, line map) and the Python source that was linted.
+    notebook: Any = field(default=None, repr=False, compare=False)
+    notebook_source: Optional[str] = field(default=None, repr=False, compare=False)
 
 
 def _zl000(path: str, line: int, column: int, message: str) -> Finding:
@@ -40,8 +43,16 @@ def lint_file(path: Path, config: Config, display: Optional[str] = None) -> File
 
 
 def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Config] = None,
-                real_path: Optional[Path] = None) -> FileResult:
-    """Lint one file's contents. Never raises: bad input becomes a ZL000 finding."""
+                real_path: Optional[Path] = None, notebook: Optional[bool] = None) -> FileResult:
+    """Lint one file's contents. Never raises: bad input becomes a ZL000 finding.
+
+    ``notebook``: read ``data`` as a Jupyter notebook (None: when ``real_path`` or ``path`` ends
+    with .ipynb); its findings then carry their code cell.
+    """
+    if notebook or notebook is None and _is_notebook(real_path if real_path is not None else path):
+        from .notebook import lint_notebook
+
+        return lint_notebook(data, path, config, real_path)
     result = FileResult(path)
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -84,10 +95,16 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     return result
 
 
+def _is_notebook(path) -> bool:
+    return str(path).lower().endswith(".ipynb")
+
+
 def _syntax_error(path: str, text: str, exc: Exception) -> Finding:
     """Locate the error with Python's own parser, whose positions and messages users know."""
     try:
-        compile(text, path, "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
+        # Not the real file name: CPython re-reads the named file to place the error, and the file on
+        # disk is not this text for a notebook (its JSON) or an unsaved editor buffer.
+        compile(text, "<source>", "exec", flags=0x400, dont_inherit=True)  # ast.PyCF_ONLY_AST
     except SyntaxError as err:
         return _zl000(path, err.lineno or 1, max(err.offset or 1, 1),
                       f"syntax error, file not linted: {err.msg}")

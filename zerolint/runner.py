@@ -23,7 +23,7 @@ def default_jobs() -> int:
 
 @dataclass
 class Linted(FileResult):
-    """A FileResult plus which of its findings have a fix that applies: {(line, column, code)}."""
+    """A FileResult plus which of its findings have a fix that applies: {Finding.key}."""
 
     fixable: frozenset = frozenset()
 
@@ -37,7 +37,12 @@ def _lint_one(item: tuple) -> Linted:
     result = lint_source(data, display, config, real_path=path)
     keys = frozenset()
     if result.error is None and any(f.code in FIXABLE for f in result.findings):
-        keys = fixable_keys(data, result.findings, result.tree)
+        if result.notebook is not None:
+            from .notebook import fixable_keys as notebook_keys
+
+            keys = notebook_keys(result.notebook, result.notebook_source, result.findings, result.tree)
+        else:
+            keys = fixable_keys(data, result.findings, result.tree)
     return Linted(result.path, result.findings, result.parsed, result.error, fixable=keys)
 
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Optional
 
 from ..diagnostic import Finding
 from .evidence import confirm_finding, not_run, runtime_findings
-from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script
+from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script, script_text
 
 __all__ = ["ConfirmUnavailable", "INSTALL_HINT", "confirm", "has_region", "torch_importable"]
 
@@ -40,7 +40,7 @@ def has_region(path: Path) -> bool:
     from ..model import facts as F
 
     try:
-        module = cst.parse_module(path.read_text(encoding="utf-8"))
+        module = cst.parse_module(script_text(path))
         model = SemanticModel(module, str(path))
     except Exception:
         return False
@@ -87,8 +87,8 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
 def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
     placed = [confirm_finding(f, run, steps) for f in findings]
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = script_text(path).splitlines()
+    except (OSError, ValueError):
         lines = []
     known = {(f.code, f.line) for f in findings}
     placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)

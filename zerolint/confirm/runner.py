@@ -68,11 +68,20 @@ def child_env(device: str) -> dict:
     return env
 
 
+def script_text(script: Path) -> str:
+    """The Python a run executes: a notebook's code cells as one script (magics neutralized, lines kept)."""
+    if script.suffix.lower() == ".ipynb":
+        from ..notebook import script_source
+
+        return script_source(script.read_bytes())
+    return script.read_text(encoding="utf-8")
+
+
 def run_script(script: Path, device: str = "cpu", timeout: float = 60.0, steps: int = 3) -> RunResult:
     script = script.resolve()
     result = RunResult(str(script))
     try:
-        shrunk = shrink_source(script.read_text(encoding="utf-8"))
+        shrunk = shrink_source(script_text(script))
     except Exception as exc:  # unreadable or unparsable: nothing to run
         result.failure = f"could not prepare the script: {exc}"
         return result

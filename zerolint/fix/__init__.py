@@ -10,7 +10,7 @@ def is_fixable(code: str) -> bool:
 
 
 def fixable_keys(data, findings, parsed=None) -> frozenset:
-    """(line, column, code) of the findings whose fix applies here (the transform produces a change).
+    """``Finding.key`` of the findings whose fix applies here (the transform produces a change).
 
     Imports libcst; called only for files that have findings of a fixable code.
     """
@@ -32,7 +32,7 @@ def fixable_keys(data, findings, parsed=None) -> frozenset:
             except Exception:
                 module = None
             if module is not None:
-                keys.add((f.line, f.column, f.code))
+                keys.add(f.key)
         return frozenset(keys)
     except Exception:
         return frozenset()

@@ -25,7 +25,7 @@ def fix_text(text: str, path: str = "<string>", config=None, real_path: Optional
     fixed = 0
     refused: set = set()
     for _ in range(MAX_ROUNDS):
-        result = lint_source(text, path, config, real_path=real_path)
+        result = lint_source(text, path, config, real_path=real_path, notebook=False)
         if result.error or not result.parsed:
             break
         findings = [f for f in result.findings
@@ -67,13 +67,36 @@ def _verified(text: str, code: str, before: Counter, path: str, config, real_pat
         compile(text, path, "exec", flags=0x400, dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
-    result = lint_source(text, path, config, real_path=real_path)
+    result = lint_source(text, path, config, real_path=real_path, notebook=False)
     if result.error or not result.parsed:
         return False
     after = Counter(f.code for f in result.findings)
     if after[code] >= before[code]:
         return False
     return all(after[c] <= before[c] for c in after)
+
+
+def fix_data(data: bytes, display: str, config=None, real_path: Optional[Path] = None) -> tuple:
+    """(old text, new text, number fixed) for one file's bytes (a notebook's: its JSON text).
+
+    Only UTF-8 files without a BOM are fixed; anything else comes back unchanged with 0."""
+    if (real_path is not None and str(real_path).lower().endswith(".ipynb")) or display.lower().endswith(".ipynb"):
+        from ..notebook import NotebookError, fix_notebook
+
+        try:
+            return fix_notebook(data, display, config, real_path)
+        except NotebookError:
+            return "", "", 0
+    try:
+        if data.startswith(b"\xef\xbb\xbf"):
+            return "", "", 0
+        text = _decode(data)
+        if text.encode("utf-8") != data:
+            return text, text, 0  # only UTF-8 files are rewritten
+    except (UnicodeDecodeError, LookupError, SyntaxError):
+        return "", "", 0
+    new_text, count = fix_text(text, display, config, real_path=real_path)
+    return text, new_text, count
 
 
 def apply_fixes(items: list, results: list, write: bool) -> list:
@@ -84,14 +107,9 @@ def apply_fixes(items: list, results: list, write: bool) -> list:
             continue
         try:
             data = path.read_bytes()
-            if data.startswith(b"\xef\xbb\xbf"):
-                continue
-            text = _decode(data)
-            if text.encode("utf-8") != data:
-                continue  # only UTF-8 files are rewritten
-        except (OSError, UnicodeDecodeError, LookupError, SyntaxError):
+        except OSError:
             continue
-        new_text, count = fix_text(text, display, config, real_path=path)
+        text, new_text, count = fix_data(data, display, config, path)
         if not count or new_text == text:
             continue
         diff = "".join(difflib.unified_diff(text.splitlines(keepends=True), new_text.splitlines(keepends=True),

@@ -14,7 +14,7 @@ from ..fix import is_fixable
 
 
 def fix_key(f: Finding) -> tuple:
-    return (f.path, f.line, f.column, f.code)
+    return (f.path, *f.key)
 
 
 def _confirmation(finding: Finding) -> str:
@@ -30,8 +30,11 @@ def _code(f: Finding, fixable: Optional[Collection]) -> str:
 
 
 def text(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> str:
-    """flake8 style: ``path:line:col: CODE message`` with 1-based line and column (``[*]``: fixable)."""
-    return "".join(f"{f.path}:{f.line}:{f.column}: {_code(f, fixable)} {f.message}{_confirmation(f)}\n"
+    """flake8 style: ``path:line:col: CODE message`` with 1-based line and column (``[*]``: fixable).
+
+    In a notebook: ``path:cell N:line:col: ...`` (as ruff prints it), line and column within the cell.
+    """
+    return "".join(f"{f.path}:{f.where}: {_code(f, fixable)} {f.message}{_confirmation(f)}\n"
                    for f in findings)
 
 
@@ -54,7 +57,8 @@ def grouped(findings: Iterable[Finding], fixable: Optional[Collection] = None) -
                 out.append("\n")
             current = f.path
             out.append(f"{f.path}:\n")
-        out.append(f"  {f.line:>4}:{f.column:<3} {_code(f, fixable)} {f.message}\n")
+        place = f"{f.line:>4}:{f.column:<3}" if f.cell is None else f"cell {f.cell}:{f.line}:{f.column}"
+        out.append(f"  {place} {_code(f, fixable)} {f.message}\n")
     return "".join(out)
 
 

@@ -18,8 +18,12 @@ def annotation(f: Finding) -> str:
     level = "warning" if f.severity == "warning" else "error"
     props = [("file", f.path), ("line", f.line), ("col", f.column), ("endLine", f.end_line),
              ("endColumn", f.end_column), ("title", f"{f.code} {f.name}")]
+    message = f.message
+    if f.cell is not None:  # a notebook: annotate the line of the .ipynb JSON holding the source line
+        props = [("file", f.path), ("line", f.file_line or 1), ("title", f"{f.code} {f.name}")]
+        message = f"cell {f.cell}, line {f.line}, column {f.column}: {f.message}"
     joined = ",".join(f"{key}={escape_property(str(value))}" for key, value in props)
-    return f"::{level} {joined}::{escape_data(f.message)}\n"
+    return f"::{level} {joined}::{escape_data(message)}\n"
 
 
 def render(findings: Iterable[Finding]) -> str:

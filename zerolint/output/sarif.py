@@ -54,19 +54,26 @@ def relative_uri(path: str) -> str:
 
 
 def result(f: Finding, index: dict) -> dict:
-    return {
+    region = {"startLine": f.line, "startColumn": f.column, "endLine": f.end_line, "endColumn": f.end_column}
+    message = f.message
+    if f.cell is not None:  # a notebook: the region is the line of the .ipynb JSON holding the source line
+        region = {"startLine": f.file_line or 1}
+        message = f"cell {f.cell}, line {f.line}, column {f.column}: {f.message}"
+    out = {
         "ruleId": f.code,
         "ruleIndex": index[f.code],
         "level": _level(f.severity),
-        "message": {"text": f.message},
+        "message": {"text": message},
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": {"uri": relative_uri(f.path), "uriBaseId": "%SRCROOT%"},
-                "region": {"startLine": f.line, "startColumn": f.column,
-                           "endLine": f.end_line, "endColumn": f.end_column},
+                "region": region,
             }
         }],
     }
+    if f.cell is not None:
+        out["properties"] = {"cell": f.cell, "cellLine": f.line, "cellColumn": f.column}
+    return out
 
 
 def document(findings: Iterable[Finding]) -> dict:
