@@ -11,6 +11,8 @@ import click
 from . import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+#: Up to this many files are linted with the cyclic garbage collector off (see main()).
+GC_FREE_FILES = 8
 
 
 def _split(values: tuple) -> Optional[tuple]:
@@ -169,6 +171,10 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
+    if len(items) > GC_FREE_FILES:
+        import gc
+
+        gc.enable()  # memory stays bounded on long runs
     out = sys.stdout
     if stdin:
         try:
@@ -349,7 +355,21 @@ def rule_command(code, show_all) -> None:
 
 def main(args=None, prog_name=None, **extra):
     """The console script: `zerolint rule ...` prints rule pages, anything else lints paths."""
-    argv = list(sys.argv[1:] if args is None else args)
-    if argv and argv[0] == "rule" and not Path("rule").exists():
-        return rule_command.main(argv[1:], prog_name="zerolint rule", **extra)
-    return lint_command.main(argv, prog_name=prog_name or "zerolint", **extra)
+    import gc
+
+    # A short run (the one-file pre-commit case) allocates a tree and a model and exits: the cyclic
+    # collector would only rescan the libcst import, so it is off until a run has many files.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        argv = list(sys.argv[1:] if args is None else args)
+        if argv and argv[0] == "rule" and not Path("rule").exists():
+            return rule_command.main(argv[1:], prog_name="zerolint rule", **extra)
+        if argv and argv[0] == "server" and not Path("server").exists():
+            from .lsp import serve
+
+            return serve(argv[1:])
+        return lint_command.main(argv, prog_name=prog_name or "zerolint", **extra)
+    finally:
+        if enabled:
+            gc.enable()

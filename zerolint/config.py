@@ -9,10 +9,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+
+
+def _toml():
+    """tomllib (tomli before 3.11), imported only when a config file is read: most runs have none."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    return tomllib
+
 
 CODE_PATTERN = re.compile(r"^(ALL|ZL\d{0,3})$")
 DEFAULT_EXCLUDE = (
@@ -68,6 +74,9 @@ class Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+_GLOB_MAGIC = re.compile(r"[*?\[]")
+
+
 def _longest_prefix(code: str, prefixes: tuple) -> int:
     best = -1
     for prefix in prefixes:
@@ -91,6 +100,10 @@ def _glob_match(rel: str, pattern: str) -> bool:
         pattern = pattern[2:]
     if not pattern:
         return False
+    if not _GLOB_MAGIC.search(pattern):  # a plain name (most excludes): no fnmatch regex to compile
+        if rel == pattern or rel.startswith(pattern + "/"):
+            return True
+        return "/" not in pattern and pattern in rel.split("/")
     if fnmatch.fnmatchcase(rel, pattern) or fnmatch.fnmatchcase(rel, pattern + "/*"):
         return True
     if "/" not in pattern:
@@ -148,6 +161,7 @@ def from_table(table: Any, root: Path, source: Optional[Path]) -> Config:
 
 def load_file(path: Path) -> Config:
     """Load a config file: a pyproject.toml ([tool.zerolint]) or a zerolint.toml (top level)."""
+    tomllib = _toml()
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -199,6 +213,7 @@ def _has_zerolint_table(path: Path) -> bool:
         return False
     if b"zerolint" not in raw:
         return False
+    tomllib = _toml()
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -46,6 +46,13 @@ def _lint_one(item: tuple) -> Linted:
     return Linted(result.path, result.findings, result.parsed, result.error, fixable=keys)
 
 
+def lint_one(data: bytes, display: str, config, path=None) -> Linted:
+    """One file's contents through the per-file pipeline (the engine, then the fixable marks).
+
+    The entry point the language server shares with the command line."""
+    return _lint_one((data, display, config, path))
+
+
 def lint_all(items: list, jobs: int = 1, cache=None,
              progress: Optional[Callable[[int, int], None]] = None) -> list:
     """``items`` are (path, config, display); returns one FileResult per item, in the same order."""

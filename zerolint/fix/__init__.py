@@ -25,6 +25,7 @@ def fixable_keys(data, findings, parsed=None) -> frozenset:
             tree = Tree.of(*parsed)
         else:
             tree = Tree.parse(_decode(data) if isinstance(data, bytes) else data)
+        tree.dry = True  # whether each fix applies, without building the fixed module
         keys = set()
         for f in candidates:
             try:

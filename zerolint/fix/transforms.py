@@ -18,6 +18,10 @@ BCE = "torch.nn.BCELoss"
 BCE_FN = "torch.nn.functional.binary_cross_entropy"
 
 
+#: What a dry run returns instead of the changed module: the fix applies.
+WOULD_CHANGE = object()
+
+
 @dataclass
 class Tree:
     """A parsed module with positions and parents, and its import table."""
@@ -26,6 +30,8 @@ class Tree:
     positions: dict
     imports: ImportTable = field(default_factory=ImportTable)
     _parents: Optional[dict] = None
+    #: Only asking whether a fix applies (the `[*]` marks): the new module is not built.
+    dry: bool = False
 
     @classmethod
     def parse(cls, text: str) -> "Tree":
@@ -42,6 +48,12 @@ class Tree:
             if isinstance(node, (cst.Import, cst.ImportFrom)):
                 tree.imports.add(node)
         return tree
+
+    def replace(self, old: cst.CSTNode, new: cst.CSTNode):
+        return WOULD_CHANGE if self.dry else self.module.deep_replace(old, new)
+
+    def replace_all(self, mapping: dict):
+        return WOULD_CHANGE if self.dry else _replace_all(self.module, mapping)
 
     @property
     def parents(self) -> dict:
@@ -116,7 +128,7 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     if qual == BCE_FN:
         new = _renamed(func, "binary_cross_entropy_with_logits")
         if new is not None:
-            return tree.module.deep_replace(func, new)
+            return tree.replace(func, new)
         if isinstance(func, cst.Name):  # from torch.nn.functional import binary_cross_entropy
             replacements = {func: cst.Name("binary_cross_entropy_with_logits")}
             if "binary_cross_entropy_with_logits" not in tree.imports.aliases:
@@ -124,7 +136,7 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
                 if source is None:
                     return None
                 replacements[source] = _with_alias(source, "binary_cross_entropy_with_logits")
-            return _replace_all(tree.module, replacements)
+            return tree.replace_all(replacements)
         return None
     if isinstance(func, cst.Call) and tree.imports.resolve(func.func) == BCE:
         return _rename_constructors(tree, [func])
@@ -168,7 +180,7 @@ def _rename_constructors(tree: Tree, constructors: list) -> Optional[cst.Module]
         if source is None:
             return None
         replacements[source] = _with_alias(source, "BCEWithLogitsLoss")
-    return _replace_all(tree.module, replacements)
+    return tree.replace_all(replacements)
 
 
 def _with_alias(source: cst.ImportFrom, name: str) -> cst.ImportFrom:
@@ -237,7 +249,7 @@ def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
         at = 1
     body.insert(at, stmt)
     new_owner = body_owner.with_changes(body=body_owner.body.with_changes(body=body))
-    return tree.module.deep_replace(body_owner, new_owner)
+    return tree.replace(body_owner, new_owner)
 
 
 def _is_docstring(stmt) -> bool:
@@ -294,7 +306,7 @@ def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     rest = [s for s in body if not any(s is m for m in moving)]
     target_index = next(i for i, s in enumerate(rest) if s is body[target])
     new_body = rest[:target_index + 1] + moving + rest[target_index + 1:]
-    return tree.module.deep_replace(block, block.with_changes(body=new_body))
+    return tree.replace(block, block.with_changes(body=new_body))
 
 
 # ---- ZL301: evaluation with autograd on -> wrap the loop (or statement) in torch.no_grad() --------
@@ -333,7 +345,7 @@ def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
         body=cst.IndentedBlock(body=[inner]),
         leading_lines=target.leading_lines,
     )
-    return tree.module.deep_replace(target, wrapped)
+    return tree.replace(target, wrapped)
 
 
 def _yields(node: cst.CSTNode) -> bool:

@@ -5,7 +5,6 @@ other programs parse (no progress, no statistics mixed into stdout).
 """
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Callable, Collection, Iterable, Optional
 
@@ -39,11 +38,15 @@ def text(findings: Iterable[Finding], fixable: Optional[Collection] = None) -> s
 
 
 def json_array(findings: Iterable[Finding], **_) -> str:
+    import json  # lazy: text runs never need it
+
     return json.dumps([f.to_json() for f in findings], indent=2) + "\n"
 
 
 def json_lines(findings: Iterable[Finding], **_) -> str:
     """One JSON object per line, same keys as ``json``."""
+    import json
+
     return "".join(json.dumps(f.to_json()) + "\n" for f in findings)
 
 
