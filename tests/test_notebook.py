@@ -118,6 +118,17 @@ def test_neutralize_keeps_line_count_and_handles_cell_magics_and_continuations()
     assert neutralize(["if x:", "    %time f()", "y = 2"]) == ["if x:", "    pass", "y = 2"]
 
 
+def test_neutralize_only_at_logical_line_starts():
+    # a `%` continuing a bracket or a backslash line is modulo (rasbt/deeplearning-models prints so)
+    printing = ["print('Epoch: %03d | Cost: %.4f'", "      %(epoch, cost))"]
+    assert neutralize(printing) == printing
+    assert neutralize(["x = 1 \\", "  % 2"]) == ["x = 1 \\", "  % 2"]
+    doc = ['s = """', "!not a shell escape", "what?", '"""', "!ls"]
+    assert neutralize(doc) == doc[:4] + ["pass"]
+    assert neutralize(["d = {'a': '(',", "     'b': 1}", "%time f()"]) == ["d = {'a': '(',", "     'b': 1}", "pass"]
+    assert neutralize(["x = 1  # (unclosed in a comment", "!ls"]) == ["x = 1  # (unclosed in a comment", "pass"]
+
+
 def test_magic_as_only_statement_of_a_block_still_parses():
     text = notebook(TRAIN, "for x, y in batches:\n    !echo step\n" + LOOP)
     assert [(f.code, f.cell, f.line) for f in lint_source(text, "nb.ipynb").findings] == [("ZL201", 2, 6)]

@@ -59,7 +59,11 @@ class Cell:
 
 
 def neutralize(lines: list) -> list:
-    """The cell's lines with IPython syntax replaced by Python of the same line count."""
+    """The cell's lines with IPython syntax replaced by Python of the same line count.
+
+    Only a line that starts a logical line can be IPython syntax: inside brackets, strings or after a
+    ``\\`` continuation, ``%`` is Python's modulo (``print("%d"\\n      % n)``) and ``!`` or ``?`` are text.
+    """
     out = list(lines)
     head = next((i for i, line in enumerate(lines) if line.strip()), None)
     if head is not None:
@@ -69,22 +73,68 @@ def neutralize(lines: list) -> list:
                 return [""] * len(lines)
             out[head] = ""
             lines = [""] * (head + 1) + lines[head + 1:]
-    continued = False
+    state = _Scan()
+    magic_continues = False
     for i, line in enumerate(lines):
-        if continued:  # a magic's `\` continuation line
+        if magic_continues:  # a magic's `\` continuation line
             out[i] = ""
-            continued = line.rstrip().endswith("\\")
+            magic_continues = line.rstrip().endswith("\\")
             continue
-        assign = _ASSIGN_MAGIC.match(line)
-        if assign:
-            out[i] = f"{assign.group(1)}{assign.group(2)} = None"
-        else:
-            match = _LINE_MAGIC.match(line) or _HELP.match(line) or _AUTOMAGIC.match(line)
-            if not match:
+        if state.at_logical_start():
+            assign = _ASSIGN_MAGIC.match(line)
+            match = None if assign else _LINE_MAGIC.match(line) or _HELP.match(line) or _AUTOMAGIC.match(line)
+            if assign or match:
+                out[i] = f"{assign.group(1)}{assign.group(2)} = None" if assign else f"{match.group(1)}pass"
+                magic_continues = line.rstrip().endswith("\\")
                 continue
-            out[i] = f"{match.group(1)}pass"
-        continued = line.rstrip().endswith("\\")
+        state.feed(line)
     return out
+
+
+class _Scan:
+    """Bracket depth, open triple-quoted string and backslash continuation across Python lines."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote: Optional[str] = None  # the open triple quote, if any
+        self.continued = False
+
+    def at_logical_start(self) -> bool:
+        return self.depth == 0 and self.quote is None and not self.continued
+
+    def feed(self, line: str) -> None:
+        i, n = 0, len(line)
+        while i < n:
+            c = line[i]
+            if self.quote is not None:
+                if c == "\\":
+                    i += 2
+                    continue
+                if line.startswith(self.quote, i):
+                    i += len(self.quote)
+                    self.quote = None
+                    continue
+                i += 1
+                continue
+            if c == "#":
+                break
+            if c in "\"'":
+                triple = line[i:i + 3]
+                if triple in ('"""', "'''"):
+                    self.quote = triple
+                    i += 3
+                    continue
+                j = i + 1
+                while j < n and line[j] != c:
+                    j += 2 if line[j] == "\\" else 1
+                i = j + 1
+                continue
+            if c in "([{":
+                self.depth += 1
+            elif c in ")]}":
+                self.depth = max(0, self.depth - 1)
+            i += 1
+        self.continued = self.quote is None and line.rstrip().endswith("\\") and not line.lstrip().startswith("#")
 
 
 def _split_lines(source: str) -> tuple:
