@@ -119,6 +119,8 @@ def test_open_change_hover_code_action_shutdown(tmp_path):
         assert list(await s.wait(uri)) == []
         s.replace(uri, "import torch\ndef f(:\n", 4)  # a syntax error mid-typing: ZL000, no crash
         assert [d.code for d in await s.wait(uri)] == ["ZL000"]
+        s.client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri)))
+        assert [d.code for d in await s.wait(uri)] == ["ZL000"]  # published again on save
         await s.stop()
 
     run(scenario())

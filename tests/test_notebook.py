@@ -141,6 +141,12 @@ def test_text_output_names_the_cell():
         ["fixtures/nb_mnist_dropout.ipynb:cell", "4:6:9:"], ["fixtures/nb_mnist_dropout.ipynb:cell", "6:4:21:"]]
 
 
+def test_grouped_output_names_the_cell():
+    proc = run("--format", "grouped", "fixtures/nb_mnist_dropout.ipynb")
+    assert [line.split(" ")[:4] for line in proc.stdout.splitlines()] == [
+        ["fixtures/nb_mnist_dropout.ipynb:"], ["", "", "cell", "4:6:9"], ["", "", "cell", "6:4:21"]]
+
+
 def test_json_has_a_cell_field_and_null_for_python_files():
     proc = run("--format", "json", "fixtures/nb_mnist_dropout.ipynb", "fixtures/zl201_missing_zero_grad.py")
     data = json.loads(proc.stdout)
