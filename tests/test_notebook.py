@@ -334,3 +334,12 @@ def test_confirm_runs_the_code_cells_as_one_script(tmp_path):
     data = {(d["code"], d["cell"], d["line"]): d["confirmation"] for d in json.loads(proc.stdout)}
     assert data[("ZL201", 2, 5)]["status"] == "confirmed"  # the magics did not stop the run
     assert all(cell is not None for _, cell, _ in data)
+
+
+def test_fix_with_form_feed_and_line_separator_in_strings(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(notebook(TRAIN + "s = 'a\x0cb\u2028c'", LOOP))
+    assert run("--fix", "nb.ipynb", cwd=tmp_path).returncode == 0
+    cells = json.loads(path.read_text())["cells"]
+    assert cells[0]["source"][-1] == "s = 'a\x0cb\u2028c'"
+    assert cells[1]["source"][:2] == ["for x, y in batches:\n", "    opt.zero_grad()\n"]

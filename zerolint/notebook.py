@@ -137,6 +137,12 @@ class _Scan:
         self.continued = self.quote is None and line.rstrip().endswith("\\") and not line.lstrip().startswith("#")
 
 
+def _lines(text: str) -> list:
+    """Lines split at "\\n" only (str.splitlines also splits at form feeds and U+2028)."""
+    pieces = text.split("\n")
+    return pieces[:-1] if pieces and pieces[-1] == "" else pieces
+
+
 def _split_lines(source: str) -> tuple:
     pieces = _LINE_BREAK.split(source)
     if pieces and pieces[-1] == "":
@@ -381,8 +387,10 @@ class Notebook:
         """The notebook's JSON text after the combined source (or ``base``, the source with broken
         cells blanked) became ``new_source``; None when the change cannot be split into cells
         unambiguously or the JSON layout is not understood."""
-        old = (self.source if base is None else base).splitlines()
-        new = new_source.splitlines()
+        old = _lines(self.source if base is None else base)
+        new = _lines(new_source)
+        if len(old) != sum(len(cell.lines) for cell in self.cells):
+            return None
         assigned: list = [[] for _ in self.cells]
         if not self.cells:
             return None
@@ -529,7 +537,10 @@ def fix_notebook(data: bytes, display: str, config=None, real_path: Optional[Pat
     new_source, count = fix_text(base, display, config, real_path=real_path)
     if not count or new_source == base:
         return text, text, 0
-    new_text = notebook.with_source(new_source, base)
+    try:
+        new_text = notebook.with_source(new_source, base)
+    except (IndexError, ValueError):  # a change this module cannot place: no fix rather than a crash
+        new_text = None
     if new_text is None:
         return text, text, 0
     return text, new_text, count
