@@ -48,7 +48,9 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
         if not quiet:
             click.echo(f"zerolint: running {display} (--confirm executes it)", err=True)
 
-    notebooks = _notebooks_of(per_file)  # notebooks run as one script: positions in its lines
+    from .notebook import parse_all
+
+    notebooks = parse_all((path, display) for path, display, _, _ in per_file)  # run as one script each
     files = [(path, display, [notebooks[display].unplace_finding(f) for f in kept] if display in notebooks
               else kept) for path, display, kept, _ in per_file]
     try:
@@ -60,19 +62,6 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
     places = {display: (path, config) for path, display, _, config in per_file}
     return [f for f in confirmed
             if not f.code.startswith("ZL9") or places[f.path][1].is_enabled(f.code, places[f.path][0])]
-
-
-def _notebooks_of(per_file: list) -> dict:
-    from .notebook import Notebook, NotebookError, is_notebook
-
-    out = {}
-    for path, display, _, _ in per_file:
-        if is_notebook(path):
-            try:
-                out[display] = Notebook.parse(path.read_bytes())
-            except (OSError, NotebookError):
-                pass
-    return out
 
 
 FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
@@ -177,17 +166,19 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         gc.enable()  # memory stays bounded on long runs
     out = sys.stdout
     if stdin:
+        from .stdin import fix_stdin, lint_stdin
+
         try:
             data = sys.stdin.buffer.read()
-            items, results = _lint_stdin(data, stdin_filename, finder, fixed, overrides, extra_exclude)
+            items, results = lint_stdin(data, stdin_filename, finder, fixed, overrides, extra_exclude)
         except ConfigError as exc:
             fail(str(exc))
         if fix or diff:
-            new_data = _fix_stdin(data, items[0], diff, quiet)
+            new_data = fix_stdin(data, items[0], diff, quiet)
             if diff:
                 sys.exit(EXIT_FINDINGS if new_data != data and not exit_zero else EXIT_CLEAN)
             if new_data != data:
-                _, results = _lint_stdin(new_data, stdin_filename, finder, fixed, overrides, extra_exclude)
+                _, results = lint_stdin(new_data, stdin_filename, finder, fixed, overrides, extra_exclude)
             out = sys.stderr  # stdout holds the source: what is left goes to stderr
             fix = False
     else:
@@ -246,52 +237,6 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     if internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
-
-
-def _lint_stdin(data: bytes, name: Optional[str], finder, fixed, overrides: dict, extra_exclude: tuple) -> tuple:
-    """Lint the source on stdin as the file ``name`` (its config and per-file-ignores); no cache."""
-    from .runner import Linted, _lint_one
-
-    real = Path(name) if name else None
-    base = fixed if fixed is not None else finder.for_path(real if real is not None else Path.cwd())
-    config = base.with_overrides(**overrides) if overrides else base
-    if extra_exclude:
-        config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
-    display = _display(real) if real is not None else "-"
-    item = (real if real is not None else Path("-"), config, display)
-    if real is not None and config.is_excluded(real):
-        return [item], [Linted(display)]
-    return [item], [_lint_one((data, display, config, real))]
-
-
-def _fix_stdin(data: bytes, item: tuple, diff: bool, quiet: bool) -> bytes:
-    """--fix: the fixed source on stdout (the input unchanged when nothing applies); --diff: the diff.
-
-    Returns the fixed bytes (``data`` itself when nothing changed)."""
-    import difflib
-
-    from .fix.apply import fix_data
-
-    path, config, display = item
-    real = None if display == "-" else path
-    text, new_text, count = (data.decode("utf-8", "replace"), None, 0)
-    if real is None or not config.is_excluded(real):
-        text, new_text, count = fix_data(data, display, config, real)
-    if not count or new_text == text:
-        if not diff:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-        return data
-    if diff:
-        sys.stdout.write("".join(difflib.unified_diff(text.splitlines(keepends=True),
-                                                      new_text.splitlines(keepends=True),
-                                                      f"a/{display}", f"b/{display}")))
-        return new_text.encode("utf-8")
-    sys.stdout.write(new_text)
-    sys.stdout.flush()
-    if not quiet:
-        click.echo(f"Fixed {count} finding{'s' * (count != 1)}.", err=True)
-    return new_text.encode("utf-8")
 
 
 def _open_cache(cache_dir, config):

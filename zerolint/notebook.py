@@ -266,7 +266,8 @@ class Notebook:
         self.python = True
         parts: list = []
         self.line_cell: list = []  # combined line index -> Cell
-        language = (data.get("metadata") or {}).get("language_info", {}) if isinstance(data.get("metadata"), dict) else {}
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        language = metadata.get("language_info", {})
         name = language.get("name") if isinstance(language, dict) else None
         if isinstance(name, str) and name.lower() not in ("python", "python3", "ipython", ""):
             self.python = False
@@ -450,6 +451,18 @@ class Notebook:
 
     def encode(self, text: str) -> bytes:
         return (b"\xef\xbb\xbf" if self.bom else b"") + text.encode("utf-8")
+
+
+def parse_all(files) -> dict:
+    """{display: Notebook} for the notebooks among (path, display) pairs that parse."""
+    out = {}
+    for path, display in files:
+        if is_notebook(path):
+            try:
+                out[display] = Notebook.parse(Path(path).read_bytes())
+            except (OSError, NotebookError):
+                pass
+    return out
 
 
 def script_source(data: bytes | str) -> str:
