@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _split(values: tuple) -> Optional[tuple]:
@@ -80,6 +80,9 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Cache folder (default: .zerolint_cache at the project root, or `cache-dir` in config).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Analysis budget per file; past it the file gets a ZL000 (default 5, or "
+                   "`file-timeout` in config; 0: no limit).")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes (findings marked [*]) in place.")
 @click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff; change nothing.")
 @click.option("--confirm", "confirm_run", is_flag=True,
@@ -93,13 +96,25 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
               help="With --confirm: iterations each training/evaluation loop may run.")
 @click.version_option(__version__, "--version", prog_name="zerolint")
 def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff, confirm_run, device,
-                 confirm_timeout, confirm_steps) -> None:
+                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
+                 device, confirm_timeout, confirm_steps) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
     PATHS are files or folders (default: the current folder). Exit status: 0 clean, 1 findings,
-    2 usage or configuration error.
+    2 usage or configuration error, 130 interrupted.
     """
+    try:
+        _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+              exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
+              device, confirm_timeout, confirm_steps)
+    except KeyboardInterrupt:
+        click.echo("zerolint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+          exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run, device,
+          confirm_timeout, confirm_steps) -> None:
     from .config import ConfigError, ConfigFinder, load_file, parse_codes
     from .discovery import MissingPath, discover
     from .engine import sort_findings
@@ -122,6 +137,7 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
             "extend_select": parse_codes(list(_split(extend_select)), "--extend-select", "command line")
             if extend_select else None,
             "exclude": _split(exclude),
+            "file_timeout": file_timeout,
         }
         overrides = {k: v for k, v in overrides.items() if v is not None}
         fixed = load_file(Path(config_file)) if config_file else None
@@ -129,7 +145,12 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         targets = list(paths) or ["."]
         extra_exclude = _split(extend_exclude) or ()
         items = []
-        for path, config in discover(targets, finder, fixed, overrides):
+
+        def skipped(path: Path, why: str) -> None:
+            if not quiet:
+                click.echo(f"zerolint: skipping {_display(path)}: {why}", err=True)
+
+        for path, config in discover(targets, finder, fixed, overrides, on_skip=skipped):
             if extra_exclude:
                 config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
                 if config.is_excluded(path):
@@ -141,6 +162,10 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
+    if not quiet:
+        for source in {config.source for _, config, _ in items if config.selects_nothing()}:
+            click.echo(f"zerolint: warning: {'--select' if 'select' in overrides else source or 'the configuration'}"
+                       " selects no rule: only unreadable files (ZL000) are reported", err=True)
     progress = _progress_printer() if output_format == "text" and not quiet and _stderr_is_tty() else None
     results = lint_all(items, jobs or default_jobs(), cache, progress)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from . import guard
 from .config import Config
 from .diagnostic import Finding
 
@@ -21,6 +22,7 @@ class FileResult:
     findings: list = field(default_factory=list)
     parsed: bool = False
     error: Optional[str] = None  # an internal error (a zerolint bug), reported on stderr
+    cacheable: bool = True  # False when the analysis was cut short (time budget): retried next run
     # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
     # Not for pickling across processes: the runner drops them once fixes are worked out.
     tree: Any = field(default=None, repr=False, compare=False)
@@ -44,7 +46,7 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     """Lint one file's contents. Never raises: bad input becomes a ZL000 finding."""
     result = FileResult(path)
     if isinstance(data, str):
-        data = data.encode("utf-8")
+        data = data.encode("utf-8", "surrogatepass")
     if b"\x00" in data:
         result.findings.append(_zl000(path, 1, 1, "not a Python source file (it contains NUL bytes); "
                                                   "exclude it or fix the file"))
@@ -59,16 +61,44 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
         return result
     if _FILE_NOQA.search(text):
         return result
+    seconds = config.file_timeout if config is not None else guard.DEFAULT_FILE_TIMEOUT
+    try:
+        with guard.budget(seconds):
+            _analyze(result, text, path, config, real_path, data)
+    except guard.BudgetExceeded:
+        result.findings = [_zl000(path, 1, 1, guard.budget_message(seconds))]
+        result.tree = None
+        result.cacheable = False
+    return result
+
+
+def _analyze(result: FileResult, text: str, path: str, config, real_path, data: bytes) -> None:
+    try:
+        guard.precheck(text, path, data)
+    except SyntaxError as err:
+        result.findings.append(_zl000(path, err.lineno or 1, max(err.offset or 1, 1),
+                                      f"syntax error, file not linted: {err.msg}"))
+        return
+    except (guard.TooDeep, RecursionError, MemoryError) as exc:
+        reason = str(exc) if isinstance(exc, guard.TooDeep) else "it nests expressions too deeply"
+        result.findings.append(_zl000(path, 1, 1, guard.ANALYZE_PREFIX + reason))
+        return
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
+        result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
+        return
     import libcst as cst  # lazy: `zerolint --version` and empty runs stay instant
 
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         result.findings.append(_syntax_error(path, text, exc))
-        return result
+        return
+    except RecursionError:
+        result.findings.append(_zl000(path, 1, 1, guard.ANALYZE_PREFIX + "it nests expressions too deeply"))
+        return
     except Exception as exc:  # libcst raises a few other types on odd input
         result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
-        return result
+        return
     result.parsed = True
     try:
         findings, positions = _run_rules(module, text, path, config, real_path)
@@ -76,12 +106,12 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
         if positions is not None:
             result.tree = (module, positions)
     except RecursionError:
-        result.error = "input nested too deeply to analyze"
+        result.findings = [_zl000(path, 1, 1, guard.ANALYZE_PREFIX + "it nests expressions too deeply "
+                                  "for the semantic model")]
     except Exception as exc:  # a bug in zerolint must not stop the other files
         import traceback
 
         result.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
-    return result
 
 
 def _syntax_error(path: str, text: str, exc: Exception) -> Finding:
