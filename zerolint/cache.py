@@ -56,6 +56,18 @@ def find_project_root(start: Path) -> Path:
     return start
 
 
+_INT_FIELDS = ("line", "column", "end_line", "end_column")
+_STR_FIELDS = ("code", "name", "severity", "message")
+
+
+def _valid_row(row) -> bool:
+    """A row as ``put`` writes it: exactly these keys, positive ints, strings, a bool."""
+    return (isinstance(row, dict) and set(row) == {*_FIELDS, "fixable"}
+            and all(type(row[k]) is int and row[k] >= 1 for k in _INT_FIELDS)
+            and all(isinstance(row[k], str) for k in _STR_FIELDS)
+            and row["code"].startswith("ZL") and isinstance(row["fixable"], bool))
+
+
 class Cache:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -77,9 +89,11 @@ class Cache:
         try:
             with open(self._entry(key), "rb") as handle:
                 rows = json.loads(handle.read())
+            if not isinstance(rows, list) or not all(_valid_row(row) for row in rows):
+                raise ValueError("not a cache entry")
             findings = [Finding(display, *(row[k] for k in _FIELDS)) for row in rows]
             fixable = frozenset((row["line"], row["column"], row["code"]) for row in rows if row["fixable"])
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+        except (OSError, ValueError, TypeError, KeyError, IndexError, RecursionError):
             self.misses += 1
             return None
         self.hits += 1

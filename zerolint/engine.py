@@ -62,6 +62,7 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     if _FILE_NOQA.search(text):
         return result
     seconds = config.file_timeout if config is not None else guard.DEFAULT_FILE_TIMEOUT
+    _load_analysis()  # imports run outside the budget: a timer firing mid-import would break them
     try:
         with guard.budget(seconds):
             _analyze(result, text, path, config, real_path, data)
@@ -70,6 +71,14 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
         result.tree = None
         result.cacheable = False
     return result
+
+
+def _load_analysis() -> None:
+    import libcst  # noqa: F401  (lazy: `zerolint --version` and empty runs stay instant)
+
+    from .rules import all_rules
+
+    all_rules()
 
 
 def _analyze(result: FileResult, text: str, path: str, config, real_path, data: bytes) -> None:
@@ -86,7 +95,7 @@ def _analyze(result: FileResult, text: str, path: str, config, real_path, data: 
     except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
         result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
         return
-    import libcst as cst  # lazy: `zerolint --version` and empty runs stay instant
+    import libcst as cst
 
     try:
         module = cst.parse_module(text)
@@ -133,12 +142,19 @@ def _syntax_error(path: str, text: str, exc: Exception) -> Finding:
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
+    return data.decode(source_encoding(data))
+
+
+def source_encoding(data: bytes) -> str:
+    """The encoding a PEP 263 declaration in the first two lines names, else utf-8 (a BOM is utf-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
     head = data.split(b"\n", 2)[:2]
     for line in head:
         match = re.match(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", line)
         if match:
-            return data.decode(match.group(1).decode("ascii"))
-    return data.decode("utf-8")
+            return match.group(1).decode("ascii")
+    return "utf-8"
 
 
 def _run_rules(module, text: str, path: str, config: Optional[Config], real_path: Optional[Path]) -> list:

@@ -39,6 +39,10 @@ def _lint_one(item: tuple) -> Linted:
     keys = frozenset()
     if result.error is None and any(f.code in FIXABLE for f in result.findings):
         try:
+            from .fix import transforms  # noqa: F401  (imported outside the budget)
+        except ImportError:
+            pass
+        try:
             with guard.budget(config.file_timeout if config is not None else None):
                 keys = fixable_keys(data, result.findings, result.tree)
         except guard.BudgetExceeded:
