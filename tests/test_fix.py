@@ -128,7 +128,9 @@ def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.os, "replace", boom)
-    assert apply.write_atomic(target, "x = 2\n") is False
+    assert atomic.write_atomic(target, "x = 2\n") is False
+    assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
+    assert apply.rewrite_file(target, b"x = 2\n") == "disk full"
     assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
 
 
