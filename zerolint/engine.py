@@ -13,6 +13,7 @@ from .diagnostic import Finding
 # A file that mentions none of these cannot hold anything a rule looks for: it is not parsed.
 _RELEVANT = re.compile(rb"torch|keras|tensorflow|backward|zero_grad|\.step\(")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -45,7 +46,9 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
                 real_path: Optional[Path] = None) -> FileResult:
     """Lint one file's contents. Never raises: bad input becomes a ZL000 finding."""
     result = FileResult(path)
-    if isinstance(data, str):
+    text: Optional[str] = None
+    if isinstance(data, str):  # already decoded: a coding declaration in it must not decode it again
+        text = data
         data = data.encode("utf-8", "surrogatepass")
     if b"\x00" in data:
         result.findings.append(_zl000(path, 1, 1, "not a Python source file (it contains NUL bytes); "
@@ -54,7 +57,10 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     if not _RELEVANT.search(data):
         return result
     try:
-        text = _decode(data)
+        if text is None:
+            text = _decode(data)
+        elif _SURROGATE.search(text):
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "lone surrogates in the text")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         result.findings.append(_zl000(path, 1, 1, f"cannot decode file: {exc}; save it as UTF-8 or "
                                                   "declare its encoding (PEP 263)"))

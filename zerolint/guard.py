@@ -32,6 +32,8 @@ DEFAULT_FILE_TIMEOUT = 5.0
 #: near 1,000 (it then reports RecursionError, turned into ZL000 too).
 MAX_DEPTH = 1000
 ANALYZE_PREFIX = "zerolint could not analyze this file: "
+#: Seconds a child may run past twice its budget (its own timer, then fixability's) before it is killed.
+KILL_MARGIN = 3.0
 
 _BOOL_WORDS = re.compile(rb"\b(?:and|or)\b")
 
@@ -144,7 +146,7 @@ def run_isolated(func: Callable, item, timeout: Optional[float]):
     send.close()
     try:
         # The child has its own budget timer; the margin covers native code that ignores signals.
-        if receive.poll(None if timeout is None else timeout * 2 + 5):
+        if receive.poll(None if timeout is None else timeout * 2 + KILL_MARGIN):
             try:
                 return "ok", receive.recv()
             except (EOFError, OSError):

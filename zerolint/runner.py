@@ -142,7 +142,7 @@ def _parallel(work: list, workers: int, progress, done: int, total: int) -> list
     order = sorted(range(len(work)), key=lambda i: -len(work[i][0]))
     outputs: list = [None] * len(work)
     budgets = [item[2].file_timeout for item in work if item[2] is not None]
-    stall = (max(budgets) if budgets and min(budgets) > 0 else 60.0) * 2 + 3
+    stall = (max(budgets) if budgets and min(budgets) > 0 else 60.0) * 2 + guard.KILL_MARGIN
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     except (OSError, RuntimeError, ImportError):  # no processes here (sandbox, no /dev/shm): go serial
