@@ -18,9 +18,9 @@ class ZerolintChecker:
         self.lines = lines
         self.filename = filename
 
-    def _source(self) -> bytes:
-        if self.lines is not None:
-            return "".join(self.lines).encode("utf-8")
+    def _source(self):
+        if self.lines is not None:  # already decoded by flake8 (its PEP 263 handling): passed as text
+            return "".join(self.lines)
         return Path(self.filename).read_bytes()
 
     def run(self) -> Iterator[tuple]:
