@@ -169,7 +169,7 @@ def _parallel(work: list, workers: int, progress, done: int, total: int) -> list
     except (OSError, RuntimeError):
         broken = True
     except KeyboardInterrupt:
-        _kill_workers(pool)
+        broken = True  # the finally below kills the workers and does not wait for them
         raise
     finally:
         if broken:
