@@ -217,15 +217,45 @@ def test_shrink_keeps_lines_and_caps_the_run():
                 opt.step()
         for p in model.parameters():
             p.grad = None
+        other = datasets.CIFAR10("data", download=args.download)
+        while step < 1_000_000:
+            while True:
+                loss.backward()
+        while queue:
+            queue.pop()
         """)
     shrunk = shrink_source(source)
     assert shrunk.count("\n") == source.count("\n")
     lines = shrunk.splitlines()
-    assert "download=False" in lines[2]
-    assert "torch.randn(256, 784)" in lines[3] and "(256,)" in lines[4]
+    assert "download=False" in lines[2] and "download=False" in lines[10]
+    # sizes, values and shapes are the script's own: only loop iterations are capped
+    assert lines[3:5] == source.splitlines()[3:5]
     assert "__zerolint_cap__(range(1000))" in lines[5]
     assert "enumerate(__zerolint_cap__(loader))" in lines[6]
     assert lines[8] == "for p in model.parameters():"  # not a training loop: left alone
+    assert lines[11] == "while __zerolint_while__(2, step < 1_000_000):"
+    assert lines[12] == "    while __zerolint_while__(1, True):"
+    assert lines[14] == "while queue:"
+
+
+def test_while_cap_restarts_for_each_entry_of_the_loop():
+    pytest.importorskip("torch")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("probe_for_test", ROOT / "zerolint/confirm/probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    cap = probe._WhileCap(3)
+    runs = []
+    for _ in range(2):  # an outer loop entering the same while twice: 3 iterations each time
+        n = 0
+        while cap(1, True):
+            n += 1
+        runs.append(n)
+    n = 0
+    while cap(1, n < 2):  # ends by its own condition first
+        n += 1
+    runs.append(n)
+    assert runs == [3, 3, 2]
 
 
 @pytest.mark.gpu

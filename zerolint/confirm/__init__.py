@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Optional
 
 from ..diagnostic import Finding
 from .evidence import confirm_finding, not_run, runtime_findings
-from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script
+from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script, stop_children_on_signals
 
 __all__ = ["ConfirmUnavailable", "INSTALL_HINT", "confirm", "has_region", "torch_importable"]
 
@@ -78,7 +78,7 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
         run = run_script(path, device=device, timeout=timeout, steps=steps)
         return _place(run, path, display, findings, steps)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with stop_children_on_signals(), ThreadPoolExecutor(max_workers=workers) as pool:
         for placed in pool.map(one, planned):
             out.extend(placed)
     return out

@@ -495,6 +495,30 @@ def _cap_iter(iterable, limit: int):
         yield item
 
 
+class _WhileCap:
+    """Used by the shrunk script: ``while __zerolint_while__(key, cond)`` runs at most ``limit`` times.
+
+    The count restarts each time the loop ends by its condition or by the cap, and per frame, so a
+    loop in a function called again starts afresh."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: dict = {}
+
+    def __call__(self, key: int, condition) -> bool:
+        frame = sys._getframe(1)
+        slot = (key, id(frame))
+        if not condition:
+            self.counts.pop(slot, None)
+            return False
+        seen = self.counts.get(slot, 0) + 1
+        if seen > self.limit:
+            self.counts.pop(slot, None)
+            return False
+        self.counts[slot] = seen
+        return True
+
+
 def install(probe: Probe) -> None:
     from torch.nn.modules import module as module_hooks
     from torch.optim import optimizer as optimizer_hooks
@@ -508,6 +532,7 @@ def install(probe: Probe) -> None:
     optimizer_hooks.register_optimizer_step_pre_hook(probe.step_pre)
     optimizer_hooks.register_optimizer_step_post_hook(probe.step_post)
     builtins.__zerolint_cap__ = lambda iterable: _cap_iter(iterable, probe.steps)
+    builtins.__zerolint_while__ = _WhileCap(probe.steps)
 
 
 def _error(exc: BaseException, script: str) -> dict:
@@ -523,8 +548,76 @@ def _error(exc: BaseException, script: str) -> dict:
     return info
 
 
+def _load_sandbox():
+    """sandbox.py sits next to this file; load it without importing zerolint."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.py")
+    spec = importlib.util.spec_from_file_location("_zerolint_sandbox", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _watch_parent(fd: int, tmp: str) -> None:
+    """Die with zerolint: the parent holds the pipe's write end; EOF means it is gone."""
+    import threading
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 1):
+                pass
+        except OSError:
+            pass
+        try:
+            import shutil as _shutil
+            _shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            os._exit(137)
+
+    threading.Thread(target=watch, name="zerolint-parent-watch", daemon=True).start()
+    try:  # and the kernel's own signal if the parent dies, in case this thread cannot run
+        import ctypes
+        import signal
+        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _limit_memory(gib: float) -> None:
+    """Cap the address space at what torch already holds plus ``gib`` GiB (CPU runs only)."""
+    if gib <= 0:
+        return
+    try:
+        import resource
+        with open("/proc/self/statm") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = used + int(gib * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except Exception:
+        pass
+
+
+def _exit_line(exc: BaseException, script: str) -> Optional[int]:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == script:
+            line = lineno
+    return line
+
+
+def _is_memory_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, MemoryError) or "can't allocate memory" in text or \
+        "DefaultCPUAllocator: not enough memory" in text or "CUDA out of memory" in text
+
+
 def main(argv: list) -> int:
     shrunk, script, out_path, steps, device = argv[1], argv[2], argv[3], int(argv[4]), argv[5]
+    tmp = os.path.dirname(out_path)
+    pipe_fd = int(argv[6]) if len(argv) > 6 else -1
+    memory_gib = float(argv[7]) if len(argv) > 7 else 0.0
+    if pipe_fd >= 0:
+        _watch_parent(pipe_fd, tmp)
     probe = Probe(script, steps)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -535,20 +628,38 @@ def main(argv: list) -> int:
         torch.set_default_device("cuda")
     torch.manual_seed(0)  # the same evidence on every run, unless the script seeds itself
     install(probe)
-    sys.path[0] = os.path.dirname(script)
-    sys.argv = [script]
     with open(shrunk, encoding="utf-8") as handle:
         code = compile(handle.read(), script, "exec")
+    sandbox = _load_sandbox()
+    import multiprocessing
+    try:  # DataLoader workers must inherit the sandbox: fork them rather than start afresh
+        multiprocessing.set_start_method("fork", force=True)
+    except (RuntimeError, ValueError):
+        pass
+    sandbox.install(os.path.join(tmp, "fs"), (tmp, "/dev", "/proc", "/sys"))
+    sandbox.patch_torch(torch)
+    if device == "cpu":
+        _limit_memory(memory_gib)
+    sys.path[0] = os.path.dirname(script)
+    sys.argv = [script]
     namespace = {"__name__": "__main__", "__file__": script, "__builtins__": builtins}
     outcome: dict[str, Any] = {"status": "finished", "device": device}
     try:
         exec(code, namespace)
     except SystemExit as exc:
+        line = _exit_line(exc, script)
         if exc.code not in (None, 0):
             outcome = {"status": "error", "error": {"type": "SystemExit", "message": f"exit status {exc.code}",
-                                                    "line": None}}
+                                                    "line": line}}
+        else:
+            outcome = {"status": "exited", "exit_line": line}
     except BaseException as exc:  # the user's script failing is an observation, not our crash
         outcome = {"status": "error", "error": _error(exc, script)}
+        if sandbox.network_attempt() and isinstance(exc, OSError) or _caused_by(exc, sandbox.NetworkBlocked):
+            outcome["error"]["network"] = sandbox.network_attempt() or "network access"
+        elif _is_memory_error(exc):
+            outcome["error"]["memory_gib"] = memory_gib
+    outcome["device"] = device
     try:
         probe.run_overfit()
     except Exception:
@@ -557,6 +668,16 @@ def main(argv: list) -> int:
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump(outcome, handle)
     return 0
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 if __name__ == "__main__":
