@@ -65,8 +65,8 @@ def main():
     print(f"confirmed {confirmed}/{expected} = {confirmed / max(expected, 1):.2f}; refuted (expected bugs) "
           f"{refuted}; runtime findings on correct scripts {runtime_on_correct}; files changed in folder "
           f"{len({p for p, _ in changed})} {sorted({p for p, _ in changed})[:5]}")
-    if proc.returncode not in (0, 1):
-        print(proc.stderr[-2000:])
+    if proc.returncode not in (0, 1) or not results:
+        print(proc.returncode, proc.stderr[-2000:])
     shutil.rmtree(work, ignore_errors=True)
 
 

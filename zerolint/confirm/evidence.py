@@ -5,6 +5,7 @@ Runs in the linter's process: plain data in, Findings out, no torch.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import replace
 from typing import Callable, Optional
 
@@ -24,7 +25,28 @@ RUNTIME_RULES = {
     "ZL907": ("input-scale", "warning"),
     "ZL908": ("dead-relu", "warning"),
     "ZL909": ("constant-output", "error"),
+    "ZL910": ("script-crashed", "error"),
 }
+
+#: Crash signatures: a regex over the error (``Type: message``) -> the static code whose bug it is.
+#: A crash that matches confirms that code's finding (or becomes a finding of that code when static
+#: analysis missed it); any other crash of the user's code is ZL910.
+CRASH_SIGNATURES: list = [
+    (r"stack expects each tensor to be equal size|Sizes of tensors must match except in dimension"
+     r"|each element in list of batch should be of equal size", "ZL401"),
+    (r"expected scalar type Long but found Float|expected scalar type Long|"
+     r"Expected floating point type for target with class probabilities|"
+     r"\"nll_loss.*\" not implemented for 'Float'|multi-target not supported|"
+     r"0D or 1D target tensor expected|Expected target size|expected target dtype to be Long", "ZL104"),
+    (r"Target \d+ is out of bounds|IndexError: Target .* out of bounds|"
+     r"device-side assert triggered", "ZL106"),
+    (r"all elements of input should be between 0 and 1", "ZL101"),
+    (r"all elements of target should be between 0 and 1", "ZL105"),
+    (r"Target size \(.*\) must be the same as input size", "ZL108"),
+    (r"element 0 of tensors does not require grad and does not have a grad_fn", "ZL204"),
+    (r"Trying to backward through the graph a second time", "ZL207"),
+]
+_UNREACHED_ERRORS = ("ModuleNotFoundError", "FileNotFoundError", "KeyboardInterrupt")
 _LINEAR_OPS = ("Addmm", "Mm", "Mv", "Bmm", "Linear", "Convolution", "Add", "Sub", "Mul", "Matmul", "Baddbmm")
 _PROBABILITY_OPS = ("Sigmoid", "Softmax", "Clamp", "Hardsigmoid")
 
@@ -204,9 +226,22 @@ def why_unreached(run: RunResult, line: int, steps: int) -> str:
     if run.failure:
         return run.failure
     error = run.observations.get("error")
+    if run.observations.get("status") == "exited":
+        where = run.observations.get("exit_line")
+        return (f"line {line} did not run: the script called sys.exit() "
+                + (f"at line {where} " if where else "") + "before reaching it")
     if not error:
         return f"line {line} did not run in the shrunk script (loops capped at {steps} iterations)"
     where = f"line {error['line']}" if error.get("line") else "start-up"
+    if error.get("network"):
+        return f"script needs network access ({error['network']}; stopped at {where}), blocked under --confirm"
+    if error.get("memory_gib"):
+        return (f"the run exceeded {error['memory_gib']:g} GiB of memory at {where} "
+                "(--confirm limits memory)")
+    if "Torch not compiled with CUDA" in error.get("message", "") or \
+            "no NVIDIA driver" in error.get("message", "") or \
+            ("CUDA" in error.get("message", "") and "available" in error.get("message", "")):
+        return f"script needs CUDA (stopped at {where}), not available to this run"
     if error.get("missing_module"):
         return f"script needs module {error['missing_module']}, not installed"
     if error.get("missing_file"):
@@ -220,9 +255,67 @@ def why_unreached(run: RunResult, line: int, steps: int) -> str:
     return f"script stopped at {where} before reaching it: {error['type']}: {error['message']}"
 
 
-def confirm_finding(finding: Finding, run: RunResult, steps: int) -> Finding:
+def crash(run: RunResult) -> Optional[dict]:
+    """The user's code crashed (not for want of a module, a file, the network, memory or CUDA)."""
+    error = run.observations.get("error") if not run.failure else None
+    if not error or error.get("type") in _UNREACHED_ERRORS or error.get("network") or \
+            error.get("memory_gib") or error.get("type") == "SystemExit" or not error.get("line"):
+        return None
+    if why_unreached(run, 0, 0).startswith("script needs"):
+        return None
+    return error
+
+
+def crash_code(error: dict) -> Optional[str]:
+    text = f"{error.get('type')}: {error.get('message', '')}"
+    return next((code for pattern, code in CRASH_SIGNATURES if re.search(pattern, text)), None)
+
+
+def crash_targets(findings: list, run: RunResult) -> list:
+    """The static findings a crash confirms: those of its signature's code on a line of the
+    traceback, else every finding of that code in the file."""
+    error = crash(run)
+    code = crash_code(error) if error else None
+    same = [f for f in findings if f.code == code]
+    lines = error.get("lines") or [error["line"]] if error else []
+    return [f for f in same if f.line in lines] or same
+
+
+def crash_finding(run: RunResult, display: str, source_lines: list, static_codes: dict) -> Optional[Finding]:
+    """A crash no static finding explains: a finding of its signature's code, or ZL910."""
+    error = crash(run)
+    if error is None:
+        return None
+    code = crash_code(error)
+    line = error["line"]
+    what = f"{error['type']}: {error['message']}"
+    if code and code in static_codes:
+        name, severity = static_codes[code]
+        message = f"the script crashed at line {line} with {what} (the signature of {code} {name})"
+    else:
+        code, (name, severity) = "ZL910", RUNTIME_RULES["ZL910"]
+        message = (f"the script crashed at line {line}: {what}. Training never gets past this "
+                   "line; fix the error first")
+    return _runtime(display, source_lines, code, name, severity, line, message,
+                    f"the script crashed at line {line}: {what}")
+
+
+def _runtime(display, source_lines, code, name, severity, line, message, evidence) -> Finding:
+    line = line or 1
+    text = source_lines[line - 1] if 0 < line <= len(source_lines) else ""
+    column = len(text) - len(text.lstrip()) + 1
+    end = max(len(text.rstrip()) + 1, column + 1)
+    return Finding(display, line, column, line, end, code, name, severity, message,
+                   confirmation={"status": CONFIRMED, "evidence": evidence})
+
+
+def confirm_finding(finding: Finding, run: RunResult, steps: int, crashed: bool = False) -> Finding:
     check = CHECKS.get(finding.code)
     verdict = check(run.observations, finding.line) if check and not run.failure else None
+    error = crash(run)
+    if crashed and error and (verdict is None or verdict[0] != CONFIRMED):
+        verdict = (CONFIRMED, f"the script crashed at line {error['line']}: {error['type']}: "
+                              f"{error['message']}")
     if verdict is None:
         if check is None and not run.failure:
             verdict = (UNREACHED, f"--confirm has no runtime check for {finding.code} yet")
@@ -244,10 +337,6 @@ def runtime_findings(run: RunResult, display: str, source_lines: list) -> list:
         if code not in RUNTIME_RULES:
             continue
         name, severity = RUNTIME_RULES[code]
-        line = item.get("line") or 1
-        text = source_lines[line - 1] if 0 < line <= len(source_lines) else ""
-        column = len(text) - len(text.lstrip()) + 1
-        end = max(len(text.rstrip()) + 1, column + 1)
-        out.append(Finding(display, line, column, line, end, code, name, severity, item["message"],
-                           confirmation={"status": CONFIRMED, "evidence": "observed in the confirmation run"}))
+        out.append(_runtime(display, source_lines, code, name, severity, item.get("line"), item["message"],
+                            "observed in the confirmation run"))
     return out

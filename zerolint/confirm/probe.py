@@ -35,6 +35,7 @@ _CE_FAMILY = {"cross_entropy": "ce", "nll_loss": "nll"}
 _BCE_FAMILY = {"binary_cross_entropy": "bce", "binary_cross_entropy_with_logits": "bce_logits"}
 _OTHER_LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div")
 _OVERFIT_STEPS = 30
+_GRAD_STEPS = 3  # ZL902 looks at the gradients of the first three steps together
 
 
 class Probe:
@@ -310,9 +311,14 @@ class Probe:
         state["pending"] = None
         if not any(with_grad):
             entry["without_grad"] += 1
-        elif not self.grad_checked:
-            self.grad_checked = True
-            self.check_missing_grads(params, with_grad, line)
+        else:
+            ever = state.setdefault("ever_grad", set())
+            ever.update(id(p) for p, g in zip(params, with_grad) if g)
+            state["steps_with_grad"] = state.get("steps_with_grad", 0) + 1
+            if state["steps_with_grad"] == _GRAD_STEPS and not self.grad_checked:
+                # judged over several steps: a zero-initialized branch gets gradients from step 2 on
+                self.grad_checked = True
+                self.check_missing_grads(params, [id(p) in ever for p in params], line)
         if any(g is not None and not bool(torch.all(torch.isfinite(g))) for g in grads):
             self.report("ZL904", line, "gradients contain NaN/Inf at this optimizer step: the "
                         "parameters become NaN. Lower the learning rate or clip gradients, and look "
@@ -346,7 +352,7 @@ class Probe:
             count = sum(p.numel() for p in missing)
             self.report("ZL902", line, (
                 f"{len(missing)} of the optimizer's {len(trainable)} trainable parameter tensors "
-                f"({count} values) got no gradient from backward(): they are not part of the "
+                f"({count} values) got no gradient in any of the first {_GRAD_STEPS} steps: they are not part of the "
                 "loss's graph (unused layer, .detach(), a tensor rebuilt outside autograd) or sit "
                 "behind dead units."))
 
@@ -536,11 +542,19 @@ def install(probe: Probe) -> None:
 
 
 def _error(exc: BaseException, script: str) -> dict:
-    line = None
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == script:
-            line = lineno
-    info: dict[str, Any] = {"type": type(exc).__name__, "message": _first_line(exc), "line": line}
+    lines = [lineno for frame, lineno in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == script]
+    message, kind = _first_line(exc), type(exc).__name__
+    text = str(exc)
+    if "Original Traceback" in text:  # raised in a DataLoader worker: its own traceback is text
+        import re
+        worker = [int(n) for n in re.findall(r'File "' + re.escape(script) + r'", line (\d+)', text)]
+        lines = lines + worker
+        last = [t for t in text.strip().splitlines() if t.strip()][-1]
+        kind, _, rest = last.partition(": ")
+        message = rest.strip()[:300] or last[:300]
+    line = lines[-1] if lines else None
+    info: dict[str, Any] = {"type": kind, "message": message, "line": line, "lines": lines}
     if isinstance(exc, ModuleNotFoundError):
         info["missing_module"] = exc.name
     if isinstance(exc, FileNotFoundError):
@@ -562,23 +576,30 @@ def _watch_parent(fd: int, tmp: str) -> None:
     """Die with zerolint: the parent holds the pipe's write end; EOF means it is gone."""
     import threading
 
+    import shutil as _shutil
+    import signal
+
+    def leave(*_args) -> None:
+        try:
+            _shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            os._exit(137)
+
     def watch() -> None:
         try:
             while os.read(fd, 1):
                 pass
         except OSError:
             pass
-        try:
-            import shutil as _shutil
-            _shutil.rmtree(tmp, ignore_errors=True)
-        finally:
-            os._exit(137)
+        leave()
 
     threading.Thread(target=watch, name="zerolint-parent-watch", daemon=True).start()
-    try:  # and the kernel's own signal if the parent dies, in case this thread cannot run
+    signal.signal(signal.SIGTERM, leave)
+    try:  # and the kernel's own SIGTERM if the parent dies, in case this thread cannot run
         import ctypes
-        import signal
         ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            leave()
     except Exception:
         pass
 
