@@ -16,7 +16,8 @@ import tempfile
 def snapshot(root, skip=()):
     out = {}
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) not in skip and d not in ("__pycache__", ".zerolint_cache")]
+        dirs[:] = [d for d in dirs
+                   if os.path.join(folder, d) not in skip and d not in ("__pycache__", ".zerolint_cache")]
         for name in files + dirs:
             path = os.path.join(folder, name)
             try:
@@ -37,11 +38,11 @@ def main():
     work = tempfile.mkdtemp(prefix="confirm-eval-")
     folder = os.path.join(work, "scripts")
     shutil.copytree(source, folder)
-    home = os.path.expanduser("~")
-    before, home_before = snapshot(folder), snapshot(home, skip=(work,)) if len(sys.argv) > 3 else {}
+    before = snapshot(folder)
     scripts = sorted(labels)
     proc = subprocess.run([sys.executable, "-m", "zerolint", "--confirm", "--device", "cpu", "--format", "json",
-                           "--confirm-timeout", "60", "--no-cache", *scripts], cwd=folder, capture_output=True, text=True)
+                           "--confirm-timeout", "60", "--no-cache", *scripts],
+                          cwd=folder, capture_output=True, text=True)
     after = snapshot(folder)
     changed = sorted(set(before.items()) ^ set(after.items()))
     results = json.loads(proc.stdout or "[]")

@@ -121,6 +121,24 @@ RUNTIME_CASES = {
                  "optimizer = torch.optim.SGD([*model.parameters(), *other.parameters()], lr=0.1)\n",
                  "x", "ZL902"),
     "fine.py": ("optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n", "x", None),
+    # ZL901 only when a known-good optimizer cannot memorize the batch either: sigmoid vs targets of 1000
+    "zl901.py": ("criterion = nn.MSELoss(); y = torch.full((64, 4), 1000.0); model.append(nn.Sigmoid())\n"
+                 "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", "x", "ZL901"),
+    # a correct script whose own small learning rate needs far more than 30 steps: no ZL901
+    "small_lr_fine.py": ("optimizer = torch.optim.SGD(model.parameters(), lr=1e-5)\n", "x", None),
+    # a zero-initialized residual branch gets gradients from the second step on: no ZL902
+    "zero_init_residual_fine.py": (
+        "class Res(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(); self.inp, self.out = nn.Linear(10, 32), nn.Linear(32, 4)\n"
+        "        self.branch = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32))\n"
+        "        nn.init.zeros_(self.branch[2].weight); nn.init.zeros_(self.branch[2].bias)\n"
+        "    def forward(self, x):\n"
+        "        h = self.inp(x); return self.out(h + self.branch(h))\n"
+        "model = Res(); optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", "x", None),
+    # the run keeps the script's sizes: a validation slice past row 256 is not empty (no NaN, no ZL904)
+    "val_slice_fine.py": ("xv, y = torch.randn(300, 10), torch.randint(0, 4, (300,))[256:]\n"
+                          "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n", "xv[256:]", None),
 }
 
 

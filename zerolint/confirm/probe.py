@@ -401,14 +401,34 @@ class Probe:
             if mapped:
                 groups.append(dict({k: v for k, v in group.items() if k != "params"}, params=mapped))
         try:
+            spare = copy.deepcopy(model)
             fresh = type(opt)(groups)
         except Exception:
             return
-        losses = self.overfit_losses
+        losses = self._replay(plan, model, fresh)
+        self.overfit_losses[:] = losses or []
+        if not losses or not _stuck(losses):
+            return
+        # Calibration: the script's own optimizer and learning rate did not memorize the batch. Only
+        # when a known-good setup (Adam, lr 1e-3, same model, loss and batch) cannot either is the
+        # fault in the model, the loss or the data; a small learning rate alone is not ZL901.
+        spare.train()
+        reference = self._replay(plan, spare, torch.optim.Adam(
+            [p for p in spare.parameters() if p.requires_grad], lr=1e-3))
+        if not reference or not _stuck(reference):
+            return
+        self.report("ZL901", plan["line"], (
+            f"trained {_OVERFIT_STEPS} steps on the first batch alone, the loss went from "
+            f"{losses[0]:.4g} to {losses[-1]:.4g} (and from {reference[0]:.4g} to {reference[-1]:.4g} "
+            "with Adam at lr 1e-3): a working setup memorizes one batch quickly. Check the loss/target "
+            "pairing, the output layer and that gradients reach the weights."))
+
+    def _replay(self, plan: dict, model, optimizer) -> Optional[list]:
+        losses: list = []
         self.replaying = True
         try:
             for _ in range(_OVERFIT_STEPS):
-                fresh.zero_grad()
+                optimizer.zero_grad()
                 out = model(*plan["args"])
                 if plan["loss_module"] is not None:
                     loss = plan["loss_module"](out, plan["target"])
@@ -416,18 +436,12 @@ class Probe:
                     loss = plan["function"](out, plan["target"], *plan["extra"], **plan["kwargs"])
                 losses.append(float(loss.detach()))
                 loss.backward()
-                fresh.step()
+                optimizer.step()
         except Exception:
-            return
+            return None
         finally:
             self.replaying = False
-        first, last = losses[0], min(losses[-3:])
-        if math.isfinite(first) and first > 1e-6 and (not math.isfinite(last) or last > 0.97 * first):
-            self.report("ZL901", plan["line"], (
-                f"trained {_OVERFIT_STEPS} steps on the first batch alone, the loss went from "
-                f"{first:.4g} to {losses[-1]:.4g}: a working setup memorizes one batch quickly. "
-                "Check the learning rate, the loss/target pairing and that gradients reach "
-                "the weights."))
+        return losses
 
     # ---- torch.stack ---------------------------------------------------------------------
     def wrap_stack(self, original):
@@ -452,6 +466,11 @@ class Probe:
                 "stack_errors": [{"line": k, "message": v} for k, v in self.stack_errors.items()],
                 "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
+
+
+def _stuck(losses: list) -> bool:
+    first, last = losses[0], min(losses[-3:])
+    return math.isfinite(first) and first > 1e-6 and (not math.isfinite(last) or last > 0.97 * first)
 
 
 def _first_line(exc: BaseException) -> str:
