@@ -214,11 +214,59 @@ def _zl107(obs: dict, line: int) -> Verdict:
     return REFUTED, f"{entry['kind']} received values <= 0, as log-probabilities are"
 
 
+def _zl203(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "zero_grads").get(line)
+    if entry is None:
+        return None
+    if entry["wiped"]:
+        return CONFIRMED, (f"zero_grad() here cleared fresh gradients of a backward() before any step used "
+                           f"them, in {entry['wiped']} of {entry['calls']} calls")
+    return REFUTED, f"zero_grad() here never cleared gradients a step had not used ({entry['calls']} calls)"
+
+
+def _zl204(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "steps").get(line)
+    if entry is None:
+        return None
+    if entry["without_grad"] == entry["calls"]:
+        return CONFIRMED, (f"`{entry['optimizer']}.step()` found no gradients in any of its {entry['calls']} "
+                           "calls: no backward() reached these parameters")
+    return REFUTED, (f"`{entry['optimizer']}.step()` had gradients in {entry['calls'] - entry['without_grad']} "
+                     f"of {entry['calls']} calls")
+
+
+def _zl206(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "schedulers").get(line)
+    if entry is None:
+        return None
+    if entry["before_step"]:
+        return CONFIRMED, (f"scheduler.step() ran with no optimizer.step() since the previous one in "
+                           f"{entry['before_step']} of {entry['calls']} calls")
+    return REFUTED, f"each of the {entry['calls']} scheduler steps followed an optimizer step"
+
+
+def _zl208(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "constructed").get(line)
+    if entry is None:
+        return None
+    if entry["again"]:
+        return CONFIRMED, (f"`{entry['optimizer']}` was built {entry['calls']} times here over parameters an "
+                           "earlier optimizer already held: its momentum/Adam state restarts each time")
+    return REFUTED, f"`{entry['optimizer']}` was built {entry['calls']} time(s) here, over fresh parameters"
+
+
+#: The runtime check of each static code: observations and the finding's line -> a verdict, or None
+#: when the line produced no observation (then the finding is unreached, with the reason).
 CHECKS: dict[str, Callable[[dict, int], Verdict]] = {
     "ZL101": _zl101, "ZL102": _zl102, "ZL103": _zl103, "ZL104": _zl104, "ZL105": _zl105,
-    "ZL106": _zl106, "ZL107": _zl107, "ZL201": _zl201, "ZL202": _zl202,
+    "ZL106": _zl106, "ZL107": _zl107, "ZL201": _zl201, "ZL202": _zl202, "ZL203": _zl203,
+    "ZL204": _zl204, "ZL206": _zl206, "ZL208": _zl208,
     "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401,
 }
+#: Codes whose claim a run cannot show either way (a value judged against practice, not a fact the
+#: run observes): their findings get this status, never ``unreached``.
+NO_RUNTIME_CHECK_STATUS = "no-runtime-check"
+NO_RUNTIME_CHECK: dict[str, str] = {}  # code -> why a run cannot show it (none so far: all are observable)
 
 
 def why_unreached(run: RunResult, line: int, steps: int) -> str:
@@ -316,6 +364,8 @@ def confirm_finding(finding: Finding, run: RunResult, steps: int, crashed: bool 
     if crashed and error and (verdict is None or verdict[0] != CONFIRMED):
         verdict = (CONFIRMED, f"the script crashed at line {error['line']}: {error['type']}: "
                               f"{error['message']}")
+    if verdict is None and finding.code in NO_RUNTIME_CHECK:
+        verdict = (NO_RUNTIME_CHECK_STATUS, NO_RUNTIME_CHECK[finding.code])
     if verdict is None:
         if check is None and not run.failure:
             verdict = (UNREACHED, f"--confirm has no runtime check for {finding.code} yet")

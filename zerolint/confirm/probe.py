@@ -64,6 +64,9 @@ class Probe:
         self.inputs_checked = False  # ZL907/908/909 look at the first training forward only
         self.relu_dead = 0.0
         self.overfit_losses: list = []
+        self.constructed: dict[int, dict] = {}
+        self.zero_grads: dict[int, dict] = {}
+        self.schedulers: dict[int, dict] = {}
 
     # ---- where in the script -------------------------------------------------------------
     def line(self) -> Optional[int]:
@@ -304,6 +307,7 @@ class Probe:
         if state.get("backwards_at_step", 0) == self.backward_count:
             entry["before_backward"] = entry.get("before_backward", 0) + 1
         state["backwards_at_step"] = self.backward_count
+        state["steps"] = state.get("steps", 0) + 1
         state["last_line"] = line
         params = _params(opt)
         grads = [p.grad for p in params]
@@ -460,11 +464,73 @@ class Probe:
 
         return stack
 
+    # ---- optimizer construction, zero_grad and scheduler order (ZL203, ZL206, ZL208) -----------
+    def wrap_optimizer_init(self, original):
+        probe = self
+        held: set = set()  # ids of parameters some earlier optimizer already held
+
+        def __init__(opt, params, *args, **kwargs):
+            original(opt, params, *args, **kwargs)
+            if probe.replaying:
+                return
+            line = probe.line()
+            if line is None:
+                return
+            ids = {id(p) for p in _params(opt)}
+            entry = probe.constructed.setdefault(line, {"line": line, "calls": 0, "again": 0,
+                                                        "optimizer": type(opt).__name__})
+            entry["calls"] += 1
+            if ids & held:
+                entry["again"] += 1
+            held.update(ids)
+
+        return __init__
+
+    def wrap_zero_grad(self, original):
+        probe = self
+
+        def zero_grad(opt, *args, **kwargs):
+            if not probe.replaying:
+                line = probe.line()
+                state = probe.opt_state(opt)
+                if line is not None:
+                    entry = probe.zero_grads.setdefault(line, {"line": line, "calls": 0, "wiped": 0})
+                    entry["calls"] += 1
+                    fresh = probe.backward_count > state.get("backwards_at_step", 0)
+                    if fresh and any(g is not None and bool(torch.any(g != 0))
+                                     for g in (p.grad for p in _params(opt))):
+                        entry["wiped"] += 1  # a backward's gradients cleared before any step used them
+            return original(opt, *args, **kwargs)
+
+        return zero_grad
+
+    def wrap_scheduler_step(self, original):
+        probe = self
+
+        def step(scheduler, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_name
+            if not probe.replaying and caller not in ("_initial_step", "__init__"):
+                line = probe.line()
+                opt = getattr(scheduler, "optimizer", None)
+                if line is not None and opt is not None:
+                    state = probe.opt_state(opt)
+                    entry = probe.schedulers.setdefault(line, {"line": line, "calls": 0, "before_step": 0})
+                    entry["calls"] += 1
+                    steps = state.get("steps", 0)
+                    if steps == state.get("steps_at_scheduler", 0):
+                        entry["before_step"] += 1  # no optimizer.step() since the last scheduler step
+                    state["steps_at_scheduler"] = steps
+            return original(scheduler, *args, **kwargs)
+
+        return step
+
     def result(self) -> dict:
         return {"losses": list(self.losses.values()), "steps": list(self.steps_seen.values()),
                 "forwards": list(self.forwards.values()),
                 "stack_errors": [{"line": k, "message": v} for k, v in self.stack_errors.items()],
                 "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
+                "constructed": list(self.constructed.values()), "zero_grads": list(self.zero_grads.values()),
+                "schedulers": list(self.schedulers.values()),
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
 
 
@@ -558,6 +624,11 @@ def install(probe: Probe) -> None:
     optimizer_hooks.register_optimizer_step_post_hook(probe.step_post)
     builtins.__zerolint_cap__ = lambda iterable: _cap_iter(iterable, probe.steps)
     builtins.__zerolint_while__ = _WhileCap(probe.steps)
+    torch.optim.Optimizer.__init__ = probe.wrap_optimizer_init(torch.optim.Optimizer.__init__)
+    torch.optim.Optimizer.zero_grad = probe.wrap_zero_grad(torch.optim.Optimizer.zero_grad)
+    from torch.optim import lr_scheduler
+    base = getattr(lr_scheduler, "LRScheduler", None) or lr_scheduler._LRScheduler
+    base.step = probe.wrap_scheduler_step(base.step)
 
 
 def _error(exc: BaseException, script: str) -> dict:
