@@ -41,6 +41,8 @@ STOPS = {  # name: (statement on line 5, words in the unreached evidence of the 
     "early_exit.py": ("import sys; sys.exit(0)", "the script called sys.exit() at line 5 before reaching it"),
     "missing_file.py": ("data = open('train_data.csv').read()", "script needs train_data.csv, not present"),
     "missing_module.py": ("import not_installed_zerolint_module", "script needs module not_installed"),
+    # a snippet (names never defined) is incomplete, not a crash: a defined-later name is a crash
+    "snippet.py": ("data = undefined_loader_of_the_article", "script is incomplete: `undefined_loader"),
 }
 
 

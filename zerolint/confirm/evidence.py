@@ -290,6 +290,9 @@ def why_unreached(run: RunResult, line: int, steps: int) -> str:
             "no NVIDIA driver" in error.get("message", "") or \
             ("CUDA" in error.get("message", "") and "available" in error.get("message", "")):
         return f"script needs CUDA (stopped at {where}), not available to this run"
+    if error.get("undefined"):
+        return (f"script is incomplete: `{error['undefined']}` is never defined "
+                f"(NameError at {where})")
     if error.get("missing_module"):
         return f"script needs module {error['missing_module']}, not installed"
     if error.get("missing_file"):
@@ -309,7 +312,7 @@ def crash(run: RunResult) -> Optional[dict]:
     if not error or error.get("type") in _UNREACHED_ERRORS or error.get("network") or \
             error.get("memory_gib") or error.get("type") == "SystemExit" or not error.get("line"):
         return None
-    if why_unreached(run, 0, 0).startswith("script needs"):
+    if why_unreached(run, 0, 0).startswith(("script needs", "script is incomplete")):
         return None
     return error
 

@@ -645,6 +645,8 @@ def _error(exc: BaseException, script: str) -> dict:
         message = rest.strip()[:300] or last[:300]
     line = lines[-1] if lines else None
     info: dict[str, Any] = {"type": kind, "message": message, "line": line, "lines": lines}
+    if isinstance(exc, NameError) and getattr(exc, "name", None) and not _bound(script, exc.name):
+        info["undefined"] = exc.name  # a snippet, not a script: the name is never defined
     if isinstance(exc, ModuleNotFoundError):
         info["missing_module"] = exc.name
     if isinstance(exc, FileNotFoundError):
@@ -706,6 +708,28 @@ def _limit_memory(gib: float) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except Exception:
         pass
+
+
+def _bound(script: str, name: str) -> bool:
+    """Does the script bind ``name`` anywhere (assignment, def, class, import, loop, with, ...)?"""
+    import ast
+    try:
+        with open(script, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name:
+            return True
+        if isinstance(node, ast.arg) and node.arg == name:
+            return True
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return True
+    return False
 
 
 def _exit_line(exc: BaseException, script: str) -> Optional[int]:
