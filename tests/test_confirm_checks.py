@@ -34,12 +34,17 @@ SCRIPT = textwrap.dedent("""\
         lonely_opt.zero_grad()
         loss = F.cross_entropy(lonely(x), y)
         lonely_opt.step()
+    head = nn.Sequential(nn.Linear(4, 1), nn.Sigmoid())
+    for epoch in range(10):
+        F.mse_loss(head(x), torch.rand(16, 1))
+        F.mse_loss(head(x), 1000 + 50 * torch.randn(16, 1))
     """)
 CASES = [  # code, line, status
     ("ZL203", 12, "refuted"), ("ZL203", 19, "confirmed"),
     ("ZL204", 14, "refuted"), ("ZL204", 27, "confirmed"),
     ("ZL206", 15, "refuted"), ("ZL206", 21, "confirmed"),
     ("ZL208", 8, "refuted"), ("ZL208", 17, "confirmed"),
+    ("ZL110", 30, "refuted"), ("ZL110", 31, "confirmed"),
 ]
 
 
@@ -66,5 +71,5 @@ def test_runtime_check_confirms_the_bug_and_refutes_the_correct_line(observation
 def test_a_line_that_did_not_run_has_no_verdict(observations):
     from zerolint.confirm.evidence import CHECKS
 
-    for code in ("ZL203", "ZL204", "ZL206", "ZL208"):
+    for code in ("ZL110", "ZL203", "ZL204", "ZL206", "ZL208"):
         assert CHECKS[code](observations, 3) is None

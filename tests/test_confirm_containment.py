@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -55,6 +56,7 @@ WRITER = textwrap.dedent("""\
     model = nn.Linear(4, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loader = DataLoader(Data(), batch_size=4, num_workers=2)
+    spawned = DataLoader(Data(), batch_size=4, num_workers=2, multiprocessing_context="spawn")
     os.makedirs("runs/exp1/checkpoints", exist_ok=True)
     pathlib.Path("runs/exp1/config.txt").write_text("lr=0.1")
     for epoch in range(100):
@@ -63,6 +65,8 @@ WRITER = textwrap.dedent("""\
             loss = nn.functional.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()
+        for x, y in spawned:
+            pass
         logging.info("epoch %d", epoch)
         with open("metrics.csv", "a", newline="") as handle:
             csv.writer(handle).writerow([epoch, float(loss)])
@@ -107,19 +111,25 @@ def populate(folder):
 
 def test_the_users_files_and_home_are_never_changed(tmp_path):
     pytest.importorskip("torch")
-    folder, home, tmp = tmp_path / "project", tmp_path / "home", tmp_path / "tmp"
-    for path in (folder, home, tmp):
+    import tempfile
+    folder, home = tmp_path / "project", tmp_path / "home"
+    for path in (folder, home):
         path.mkdir()
+    # a short TMPDIR: multiprocessing's socket paths live there (AF_UNIX paths are limited to 108 bytes)
+    tmp = Path(tempfile.mkdtemp(prefix="zl-", dir="/tmp"))
     populate(folder)
     (folder / "train.py").write_text(WRITER)
     env = dict(os.environ, HOME=str(home), TMPDIR=str(tmp))
     before, home_before = snapshot(folder), snapshot(home)
-    proc = zerolint("--confirm", "--device", "cpu", "--format", "json", "train.py", cwd=folder, env=env)
+    proc = zerolint("--confirm", "--device", "cpu", "--confirm-timeout", "100", "--format", "json", "train.py",
+                    cwd=folder, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout) == []  # finished without a crash: every assertion held
+    assert "did not finish" not in proc.stderr and "killed" not in proc.stderr, proc.stderr
     assert snapshot(folder) == before
     assert snapshot(home) == home_before
     assert os.listdir(tmp) == []  # and the temp folder is gone
+    tmp.rmdir()
 
 
 def test_the_sandbox_sees_the_runs_own_writes_in_process(tmp_path):

@@ -76,6 +76,8 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
         if progress:
             progress(display)
         run = run_script(path, device=device, timeout=timeout, steps=steps)
+        if run.failure and not findings:  # nothing to attach the reason to: say it here
+            sys.stderr.write(f"zerolint: {display}: not confirmed: {run.failure}\n")
         return _place(run, path, display, findings, steps)
 
     with stop_children_on_signals(), ThreadPoolExecutor(max_workers=workers) as pool:

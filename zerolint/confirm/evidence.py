@@ -255,11 +255,29 @@ def _zl208(obs: dict, line: int) -> Verdict:
     return REFUTED, f"`{entry['optimizer']}` was built {entry['calls']} time(s) here, over fresh parameters"
 
 
+_BOUNDED = {"Sigmoid": (0.0, 1.0), "Tanh": (-1.0, 1.0), "Softmax": (0.0, 1.0)}
+
+
+def _zl110(obs: dict, line: int) -> Verdict:
+    entry = _loss_entry(obs, line, "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss")
+    if entry is None or entry.get("target_range") is None or not entry.get("producers"):
+        return None
+    producer = entry["producers"][0]
+    bounds = next((b for op, b in _BOUNDED.items() if op in producer), None)
+    lo, hi = entry["target_range"]
+    if bounds is None:
+        return REFUTED, f"{entry['kind']} received the output of {producer}, not a bounded activation"
+    if lo < bounds[0] - 1e-6 or hi > bounds[1] + 1e-6:
+        return CONFIRMED, (f"{entry['kind']} compared the output of {producer} (range [{bounds[0]:g}, "
+                           f"{bounds[1]:g}]) with targets in [{_fmt(lo)}, {_fmt(hi)}]")
+    return REFUTED, f"{entry['kind']} targets stayed in [{_fmt(lo)}, {_fmt(hi)}], inside {producer}'s range"
+
+
 #: The runtime check of each static code: observations and the finding's line -> a verdict, or None
 #: when the line produced no observation (then the finding is unreached, with the reason).
 CHECKS: dict[str, Callable[[dict, int], Verdict]] = {
     "ZL101": _zl101, "ZL102": _zl102, "ZL103": _zl103, "ZL104": _zl104, "ZL105": _zl105,
-    "ZL106": _zl106, "ZL107": _zl107, "ZL201": _zl201, "ZL202": _zl202, "ZL203": _zl203,
+    "ZL106": _zl106, "ZL107": _zl107, "ZL110": _zl110, "ZL201": _zl201, "ZL202": _zl202, "ZL203": _zl203,
     "ZL204": _zl204, "ZL206": _zl206, "ZL208": _zl208,
     "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401,
 }

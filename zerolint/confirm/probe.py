@@ -654,6 +654,12 @@ def _error(exc: BaseException, script: str) -> dict:
     return info
 
 
+def _forking(get_context):
+    def get(method=None):
+        return get_context("fork" if method in ("spawn", "forkserver") else method)
+    return get
+
+
 def _load_sandbox():
     """sandbox.py sits next to this file; load it without importing zerolint."""
     import importlib.util
@@ -767,10 +773,14 @@ def main(argv: list) -> int:
         code = compile(handle.read(), script, "exec")
     sandbox = _load_sandbox()
     import multiprocessing
-    try:  # DataLoader workers must inherit the sandbox: fork them rather than start afresh
-        multiprocessing.set_start_method("fork", force=True)
-    except (RuntimeError, ValueError):
-        pass
+    if device == "cpu":  # DataLoader workers must inherit the sandbox: fork them, never start afresh
+        try:
+            multiprocessing.set_start_method("fork", force=True)
+            import torch.multiprocessing as torch_mp
+            for owner in (multiprocessing, torch_mp):
+                owner.get_context = _forking(owner.get_context)
+        except (RuntimeError, ValueError):
+            pass
     sandbox.install(os.path.join(tmp, "fs"), (tmp, "/dev", "/proc", "/sys"))
     sandbox.patch_torch(torch)
     if device == "cpu":
