@@ -38,6 +38,12 @@ SCRIPT = textwrap.dedent("""\
     for epoch in range(10):
         F.mse_loss(head(x), torch.rand(16, 1))
         F.mse_loss(head(x), 1000 + 50 * torch.randn(16, 1))
+    from torch.utils.data import DataLoader, TensorDataset
+    ordered = DataLoader(TensorDataset(x, y), batch_size=4)
+    shuffled = DataLoader(TensorDataset(x, y), batch_size=4, shuffle=True)
+    for loader in (ordered, shuffled):
+        for xb, yb in loader:
+            good_opt.zero_grad(); F.cross_entropy(good(xb), yb).backward(); good_opt.step()
     """)
 CASES = [  # code, line, status
     ("ZL203", 12, "refuted"), ("ZL203", 19, "confirmed"),
@@ -45,6 +51,7 @@ CASES = [  # code, line, status
     ("ZL206", 15, "refuted"), ("ZL206", 21, "confirmed"),
     ("ZL208", 8, "refuted"), ("ZL208", 17, "confirmed"),
     ("ZL110", 30, "refuted"), ("ZL110", 31, "confirmed"),
+    ("ZL403", 34, "refuted"), ("ZL403", 33, "confirmed"),
 ]
 
 
@@ -71,5 +78,5 @@ def test_runtime_check_confirms_the_bug_and_refutes_the_correct_line(observation
 def test_a_line_that_did_not_run_has_no_verdict(observations):
     from zerolint.confirm.evidence import CHECKS
 
-    for code in ("ZL110", "ZL203", "ZL204", "ZL206", "ZL208"):
+    for code in ("ZL110", "ZL403", "ZL203", "ZL204", "ZL206", "ZL208"):
         assert CHECKS[code](observations, 3) is None

@@ -273,13 +273,23 @@ def _zl110(obs: dict, line: int) -> Verdict:
     return REFUTED, f"{entry['kind']} targets stayed in [{_fmt(lo)}, {_fmt(hi)}], inside {producer}'s range"
 
 
+def _zl403(obs: dict, line: int) -> Verdict:
+    entry = _by_line(obs, "loaders").get(line)
+    if entry is None or not entry["trained"]:
+        return None  # built but never the loader of an optimizer step: the training loop did not run
+    if entry["sequential"] and not entry["shuffled"]:
+        return CONFIRMED, (f"the DataLoader built here iterated in a fixed order (SequentialSampler) while "
+                           f"{entry['trained']} optimizer steps trained on its batches")
+    return REFUTED, "the DataLoader built here shuffles or uses its own sampler"
+
+
 #: The runtime check of each static code: observations and the finding's line -> a verdict, or None
 #: when the line produced no observation (then the finding is unreached, with the reason).
 CHECKS: dict[str, Callable[[dict, int], Verdict]] = {
     "ZL101": _zl101, "ZL102": _zl102, "ZL103": _zl103, "ZL104": _zl104, "ZL105": _zl105,
     "ZL106": _zl106, "ZL107": _zl107, "ZL110": _zl110, "ZL201": _zl201, "ZL202": _zl202, "ZL203": _zl203,
     "ZL204": _zl204, "ZL206": _zl206, "ZL208": _zl208,
-    "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401,
+    "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401, "ZL403": _zl403,
 }
 #: Codes whose claim a run cannot show either way (a value judged against practice, not a fact the
 #: run observes): their findings get this status, never ``unreached``.

@@ -67,6 +67,8 @@ class Probe:
         self.constructed: dict[int, dict] = {}
         self.zero_grads: dict[int, dict] = {}
         self.schedulers: dict[int, dict] = {}
+        self.loaders: dict[int, dict] = {}
+        self.current_loader: Optional[int] = None  # line of the DataLoader iterated last
 
     # ---- where in the script -------------------------------------------------------------
     def line(self) -> Optional[int]:
@@ -308,6 +310,8 @@ class Probe:
             entry["before_backward"] = entry.get("before_backward", 0) + 1
         state["backwards_at_step"] = self.backward_count
         state["steps"] = state.get("steps", 0) + 1
+        if self.current_loader in self.loaders:
+            self.loaders[self.current_loader]["trained"] += 1
         state["last_line"] = line
         params = _params(opt)
         grads = [p.grad for p in params]
@@ -524,13 +528,35 @@ class Probe:
 
         return step
 
+    # ---- DataLoaders (ZL403) -----------------------------------------------------------------
+    def wrap_loader(self, loader_class) -> None:
+        probe = self
+        init, iterate = loader_class.__init__, loader_class.__iter__
+
+        def __init__(loader, *args, **kwargs):
+            init(loader, *args, **kwargs)
+            line = probe.line()
+            if line is not None:
+                from torch.utils.data import SequentialSampler
+                entry = probe.loaders.setdefault(line, {"line": line, "sequential": 0, "shuffled": 0,
+                                                        "trained": 0})
+                sequential = isinstance(getattr(loader, "sampler", None), SequentialSampler)
+                entry["sequential" if sequential else "shuffled"] += 1
+                loader.__dict__["_zerolint_line"] = line
+
+        def __iter__(loader):
+            probe.current_loader = loader.__dict__.get("_zerolint_line")
+            return iterate(loader)
+
+        loader_class.__init__, loader_class.__iter__ = __init__, __iter__
+
     def result(self) -> dict:
         return {"losses": list(self.losses.values()), "steps": list(self.steps_seen.values()),
                 "forwards": list(self.forwards.values()),
                 "stack_errors": [{"line": k, "message": v} for k, v in self.stack_errors.items()],
                 "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
                 "constructed": list(self.constructed.values()), "zero_grads": list(self.zero_grads.values()),
-                "schedulers": list(self.schedulers.values()),
+                "schedulers": list(self.schedulers.values()), "loaders": list(self.loaders.values()),
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
 
 
@@ -629,6 +655,8 @@ def install(probe: Probe) -> None:
     from torch.optim import lr_scheduler
     base = getattr(lr_scheduler, "LRScheduler", None) or lr_scheduler._LRScheduler
     base.step = probe.wrap_scheduler_step(base.step)
+    from torch.utils.data import DataLoader
+    probe.wrap_loader(DataLoader)
 
 
 def _error(exc: BaseException, script: str) -> dict:
