@@ -44,6 +44,12 @@ SCRIPT = textwrap.dedent("""\
     for loader in (ordered, shuffled):
         for xb, yb in loader:
             good_opt.zero_grad(); F.cross_entropy(good(xb), yb).backward(); good_opt.step()
+    held_out = DataLoader(TensorDataset(x[:8], y[:8]), batch_size=4)
+    with torch.no_grad():
+        for xb, yb in held_out:
+            good(xb)
+        for xb, yb in ordered:
+            good(xb)
     """)
 CASES = [  # code, line, status
     ("ZL203", 12, "refuted"), ("ZL203", 19, "confirmed"),
@@ -52,6 +58,7 @@ CASES = [  # code, line, status
     ("ZL208", 8, "refuted"), ("ZL208", 17, "confirmed"),
     ("ZL110", 30, "refuted"), ("ZL110", 31, "confirmed"),
     ("ZL403", 34, "refuted"), ("ZL403", 33, "confirmed"),
+    ("ZL304", 40, "refuted"), ("ZL304", 42, "confirmed"), ("ZL304", 36, "refuted"),
 ]
 
 
@@ -78,5 +85,5 @@ def test_runtime_check_confirms_the_bug_and_refutes_the_correct_line(observation
 def test_a_line_that_did_not_run_has_no_verdict(observations):
     from zerolint.confirm.evidence import CHECKS
 
-    for code in ("ZL110", "ZL403", "ZL203", "ZL204", "ZL206", "ZL208"):
+    for code in ("ZL110", "ZL304", "ZL403", "ZL203", "ZL204", "ZL206", "ZL208"):
         assert CHECKS[code](observations, 3) is None

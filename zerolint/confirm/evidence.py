@@ -283,13 +283,26 @@ def _zl403(obs: dict, line: int) -> Verdict:
     return REFUTED, "the DataLoader built here shuffles or uses its own sampler"
 
 
+def _zl304(obs: dict, line: int) -> Verdict:
+    sites = _by_line(obs, "iter_sites")
+    entry = sites.get(line)
+    if entry is None:
+        return None
+    if entry["steps"]:
+        return REFUTED, f"the loop here trained ({entry['steps']} optimizer steps): it is not an evaluation"
+    trained = {d for s in sites.values() if s["steps"] for d in s["datasets"]}
+    if set(entry["datasets"]) & trained:
+        return CONFIRMED, "the evaluation loop here iterated the same dataset object the training loop trained on"
+    return REFUTED, "the evaluation loop here iterated a dataset no training step used"
+
+
 #: The runtime check of each static code: observations and the finding's line -> a verdict, or None
 #: when the line produced no observation (then the finding is unreached, with the reason).
 CHECKS: dict[str, Callable[[dict, int], Verdict]] = {
     "ZL101": _zl101, "ZL102": _zl102, "ZL103": _zl103, "ZL104": _zl104, "ZL105": _zl105,
     "ZL106": _zl106, "ZL107": _zl107, "ZL110": _zl110, "ZL201": _zl201, "ZL202": _zl202, "ZL203": _zl203,
     "ZL204": _zl204, "ZL206": _zl206, "ZL208": _zl208,
-    "ZL301": _zl301, "ZL302": _zl302, "ZL401": _zl401, "ZL403": _zl403,
+    "ZL301": _zl301, "ZL302": _zl302, "ZL304": _zl304, "ZL401": _zl401, "ZL403": _zl403,
 }
 #: Codes whose claim a run cannot show either way (a value judged against practice, not a fact the
 #: run observes): their findings get this status, never ``unreached``.

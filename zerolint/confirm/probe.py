@@ -69,6 +69,8 @@ class Probe:
         self.schedulers: dict[int, dict] = {}
         self.loaders: dict[int, dict] = {}
         self.current_loader: Optional[int] = None  # line of the DataLoader iterated last
+        self.iter_sites: dict[int, dict] = {}  # line of a loop over a DataLoader -> datasets, steps
+        self.current_site: Optional[int] = None
 
     # ---- where in the script -------------------------------------------------------------
     def line(self) -> Optional[int]:
@@ -312,6 +314,8 @@ class Probe:
         state["steps"] = state.get("steps", 0) + 1
         if self.current_loader in self.loaders:
             self.loaders[self.current_loader]["trained"] += 1
+        if self.current_site in self.iter_sites:
+            self.iter_sites[self.current_site]["steps"] += 1
         state["last_line"] = line
         params = _params(opt)
         grads = [p.grad for p in params]
@@ -546,6 +550,12 @@ class Probe:
 
         def __iter__(loader):
             probe.current_loader = loader.__dict__.get("_zerolint_line")
+            site = probe.line()
+            if site is not None:
+                entry = probe.iter_sites.setdefault(site, {"line": site, "datasets": [], "steps": 0})
+                if id(loader.dataset) not in entry["datasets"]:
+                    entry["datasets"].append(id(loader.dataset))
+            probe.current_site = site
             return iterate(loader)
 
         loader_class.__init__, loader_class.__iter__ = __init__, __iter__
@@ -557,6 +567,7 @@ class Probe:
                 "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
                 "constructed": list(self.constructed.values()), "zero_grads": list(self.zero_grads.values()),
                 "schedulers": list(self.schedulers.values()), "loaders": list(self.loaders.values()),
+                "iter_sites": list(self.iter_sites.values()),
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
 
 
