@@ -14,6 +14,7 @@ import libcst as cst
 
 from . import facts as F
 from . import values as V
+from .libs.numpy_sklearn import sklearn_dataset
 from .names import ImportTable, dotted
 
 _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -1002,7 +1003,7 @@ class Interpreter:
         if qual == "argparse.ArgumentParser":
             return V.Namespace()
         if root == "sklearn" and len(parts) == 3 and parts[1] == "datasets":
-            return _sklearn_dataset(name, node)
+            return sklearn_dataset(name, node, bool(_bool_kw(node, "return_X_y")))
         if qual.endswith("model_selection.train_test_split") and args:
             return V.Seq(tuple(a for a in args for _ in range(2)))
         if root in ("bitsandbytes", "apex", "timm") and name in V.OPTIMIZERS:
@@ -1736,22 +1737,3 @@ def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
     if dest:
         default = kwargs.get("default")
         parser.defaults[dest] = V.CliDefault(default.value) if isinstance(default, V.Number) else default
-
-
-_SKLEARN_REGRESSION = {"fetch_california_housing", "load_diabetes", "make_regression", "load_boston",
-                       "load_linnerud", "make_friedman1", "make_friedman2", "make_friedman3"}
-_SKLEARN_CLASSIFICATION = {"load_iris", "load_digits", "load_breast_cancer", "load_wine", "make_classification",
-                           "make_blobs", "make_moons", "make_circles", "fetch_covtype", "make_gaussian_quantiles"}
-
-
-def _sklearn_dataset(name: str, node: cst.Call) -> Any:
-    if name in _SKLEARN_REGRESSION:
-        target = V.Tensor(dtype="float", continuous=True, value_range=_UNBOUNDED, origin=node)
-    elif name in _SKLEARN_CLASSIFICATION:
-        target = V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
-    else:
-        return None
-    data = V.Tensor(dtype="float", origin=node)
-    if name.startswith("make_") or _bool_kw(node, "return_X_y"):
-        return V.Seq((data, target))
-    return V.Bunch(data, target)
