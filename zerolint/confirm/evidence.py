@@ -9,24 +9,12 @@ import re
 from dataclasses import replace
 from typing import Callable, Optional
 
+from ..codes import RUNTIME_RULES  # noqa: F401 - re-exported for confirm's callers
 from ..diagnostic import Finding
 from .runner import RunResult
 
 CONFIRMED, REFUTED, UNREACHED = "confirmed", "refuted", "unreached"
 
-#: Runtime-only rules (catalogue ZL9xx): code -> (name, severity).
-RUNTIME_RULES = {
-    "ZL901": ("cannot-overfit-one-batch", "warning"),
-    "ZL902": ("parameters-without-gradient", "warning"),
-    "ZL903": ("parameters-not-updated", "error"),
-    "ZL904": ("non-finite-loss", "error"),
-    "ZL905": ("initial-loss-off", "warning"),
-    "ZL906": ("dominant-label", "warning"),
-    "ZL907": ("input-scale", "warning"),
-    "ZL908": ("dead-relu", "warning"),
-    "ZL909": ("constant-output", "error"),
-    "ZL910": ("script-crashed", "error"),
-}
 
 #: Crash signatures: a regex over the error (``Type: message``) -> the static code whose bug it is.
 #: A crash that matches confirms that code's finding (or becomes a finding of that code when static
