@@ -1092,7 +1092,7 @@ class Interpreter:
     def _nn_constructor(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name in V.LOSS_FAMILY or name.endswith("Loss"):
             kw = tuple(sorted((k, v.value if isinstance(v, V.Number) else None) for k, v in kwargs.items()))
-            return V.Loss(qual, kw)
+            return V.Loss(qual, kw, reduction=_reduction(node))
         if name in V.CONTAINERS:
             self._check_sequence(node, args)
             return V.Module(_sequential(name, args))
@@ -1308,7 +1308,7 @@ class Interpreter:
     def _functional(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name in V.LOSS_FAMILY or name.endswith("_loss") or name in ("cross_entropy", "binary_cross_entropy",
                                                                         "kl_div", "nll_loss"):
-            return self.loss(V.Loss(qual, functional=True), node, args, kwargs)
+            return self.loss(V.Loss(qual, functional=True, reduction=_reduction(node)), node, args, kwargs)
         if name == "one_hot":
             source = args[0] if args else None
             classes = _literal_int(_kw(kwargs, args, "num_classes", 1))
@@ -1468,6 +1468,17 @@ def _is_false(node: cst.BaseExpression) -> bool:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _reduction(node: cst.Call) -> Optional[str]:
+    """The literal ``reduction=`` of a loss call (legacy ``size_average=False`` means "sum")."""
+    for arg in node.args:
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name == "reduction" and isinstance(arg.value, cst.SimpleString):
+            return arg.value.evaluated_value
+        if name == "size_average" and isinstance(arg.value, cst.Name) and arg.value.value == "False":
+            return "sum"
+    return None
 
 
 def _bool_kw(node: cst.Call, name: str) -> Optional[bool]:

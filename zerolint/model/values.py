@@ -82,6 +82,7 @@ class Loss:
     functional: bool = False
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
+    reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
 
     @property
     def family(self) -> Optional[str]:
