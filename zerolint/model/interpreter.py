@@ -979,8 +979,9 @@ class Interpreter:
             owner = parts[-2] if len(parts) >= 2 else ""
             if name == "from_pretrained" and ("Model" in owner or "For" in owner) \
                     or name.startswith("AutoModel") and name != "from_pretrained":
-                return V.Module(V.ModuleInfo(owner if name == "from_pretrained" else name, has_dropout_or_bn=True,
-                                             starts_in_training_mode=False))
+                head = owner if name == "from_pretrained" else name
+                return V.Module(V.ModuleInfo(head, has_dropout_or_bn=True, starts_in_training_mode=False,
+                                             internal_loss=_transformers_head_loss(head)))
             if name in ("AdamW", "Adafactor"):
                 value = V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
                 self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
@@ -1468,6 +1469,12 @@ def _is_false(node: cst.BaseExpression) -> bool:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _transformers_head_loss(head: str) -> Optional[str]:
+    """The loss a transformers task head computes from ``labels``: cross-entropy for every classification,
+    token, language-modeling and seq2seq head (a model class ``...For<Task>``); None for bare encoders."""
+    return "ce" if "For" in head and "Regression" not in head else None
 
 
 def _reduction(node: cst.Call) -> Optional[str]:

@@ -64,6 +64,7 @@ class ModuleInfo:
     batch_first: Optional[bool] = None  # for recurrent layers (or models with one)
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
     compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
+    internal_loss: Optional[str] = None  # loss family a library model computes itself (transformers *For* heads)
 
 
 @dataclass(frozen=True)
