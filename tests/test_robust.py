@@ -311,8 +311,11 @@ def test_sigint_to_a_real_run_exits_130(tmp_path, jobs):
                    f"        opt.step()\n" for i in range(150))
     for i in range(60):
         (tmp_path / f"t{i:02d}.py").write_text(f"import torch\n# {i}\n" + body)
+    # A shell's background job starts with SIGINT ignored (and Python then keeps it ignored): restore the
+    # default in the child so the test sends what a terminal's Ctrl-C sends, however the suite was started.
     proc = subprocess.Popen([sys.executable, "-m", "zerolint", "--no-cache", "--jobs", jobs, "."], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def parsing() -> bool:  # libcst's native parser is loaded by the first parse (a worker's, with --jobs 2)
         pids = [str(proc.pid)]
