@@ -267,13 +267,22 @@ def rule_command(code, show_all) -> None:
     from .pages import page
     from .rules import all_rules
 
+    from .codes import RUNTIME_RULES
+
     rules = all_rules()
     if show_all or not code:
-        width = max(len(r.name) for r in rules.values())
+        width = max(len(name) for name in [r.name for r in rules.values()] + [n for n, _ in RUNTIME_RULES.values()])
         for r in rules.values():
             click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        for runtime_code, (name, severity) in RUNTIME_RULES.items():
+            click.echo(f"{runtime_code}  {name:<{width}}  {severity:<7}  reported by `zerolint --confirm` (a run)")
         return
     wanted = code.strip().upper()
+    if wanted in RUNTIME_RULES:
+        name, severity = RUNTIME_RULES[wanted]
+        click.echo(f"# {wanted}: {name}\n\nSeverity: {severity}. A runtime-only check: `zerolint --confirm` reports it "
+                   "when a shrunk run of the script shows it (README, section \"--confirm: run the script and see\").")
+        return
     if wanted not in rules:
         fail(f"unknown rule {code!r} (see `zerolint rule --all`)")
     text = page(wanted)
