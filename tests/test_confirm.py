@@ -121,6 +121,24 @@ RUNTIME_CASES = {
                  "optimizer = torch.optim.SGD([*model.parameters(), *other.parameters()], lr=0.1)\n",
                  "x", "ZL902"),
     "fine.py": ("optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n", "x", None),
+    # ZL901 only when a known-good optimizer cannot memorize the batch either: sigmoid vs targets of 1000
+    "zl901.py": ("criterion = nn.MSELoss(); y = torch.full((64, 4), 1000.0); model.append(nn.Sigmoid())\n"
+                 "optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", "x", "ZL901"),
+    # a correct script whose own small learning rate needs far more than 30 steps: no ZL901
+    "small_lr_fine.py": ("optimizer = torch.optim.SGD(model.parameters(), lr=1e-5)\n", "x", None),
+    # a zero-initialized residual branch gets gradients from the second step on: no ZL902
+    "zero_init_residual_fine.py": (
+        "class Res(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__(); self.inp, self.out = nn.Linear(10, 32), nn.Linear(32, 4)\n"
+        "        self.branch = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 32))\n"
+        "        nn.init.zeros_(self.branch[2].weight); nn.init.zeros_(self.branch[2].bias)\n"
+        "    def forward(self, x):\n"
+        "        h = self.inp(x); return self.out(h + self.branch(h))\n"
+        "model = Res(); optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n", "x", None),
+    # the run keeps the script's sizes: a validation slice past row 256 is not empty (no NaN, no ZL904)
+    "val_slice_fine.py": ("xv, y = torch.randn(300, 10), torch.randint(0, 4, (300,))[256:]\n"
+                          "optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)\n", "xv[256:]", None),
 }
 
 
@@ -217,15 +235,45 @@ def test_shrink_keeps_lines_and_caps_the_run():
                 opt.step()
         for p in model.parameters():
             p.grad = None
+        other = datasets.CIFAR10("data", download=args.download)
+        while step < 1_000_000:
+            while True:
+                loss.backward()
+        while queue:
+            queue.pop()
         """)
     shrunk = shrink_source(source)
     assert shrunk.count("\n") == source.count("\n")
     lines = shrunk.splitlines()
-    assert "download=False" in lines[2]
-    assert "torch.randn(256, 784)" in lines[3] and "(256,)" in lines[4]
+    assert "download=False" in lines[2] and "download=False" in lines[10]
+    # sizes, values and shapes are the script's own: only loop iterations are capped
+    assert lines[3:5] == source.splitlines()[3:5]
     assert "__zerolint_cap__(range(1000))" in lines[5]
     assert "enumerate(__zerolint_cap__(loader))" in lines[6]
     assert lines[8] == "for p in model.parameters():"  # not a training loop: left alone
+    assert lines[11] == "while __zerolint_while__(2, step < 1_000_000):"
+    assert lines[12] == "    while __zerolint_while__(1, True):"
+    assert lines[14] == "while queue:"
+
+
+def test_while_cap_restarts_for_each_entry_of_the_loop():
+    pytest.importorskip("torch")
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("probe_for_test", ROOT / "zerolint/confirm/probe.py")
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    cap = probe._WhileCap(3)
+    runs = []
+    for _ in range(2):  # an outer loop entering the same while twice: 3 iterations each time
+        n = 0
+        while cap(1, True):
+            n += 1
+        runs.append(n)
+    n = 0
+    while cap(1, n < 2):  # ends by its own condition first
+        n += 1
+    runs.append(n)
+    assert runs == [3, 3, 2]
 
 
 @pytest.mark.gpu

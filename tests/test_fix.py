@@ -13,7 +13,7 @@ from zerolint.config import Config
 from zerolint.engine import lint_source
 from zerolint.fix import FIXABLE
 from zerolint.fix.apply import fix_text
-from zerolint.fix.transforms import FIXES, Tree
+from zerolint.fix.transforms import FIXES, Tree, apply
 
 FILES = sorted(FIXTURES.glob("*.py"))
 CASES = [(path, f) for path in FILES for f in lint_source(path.read_bytes(), path.name).findings
@@ -34,12 +34,13 @@ def test_there_are_fixable_findings_of_every_fixable_code():
 def test_each_fix_alone_parses_and_removes_its_finding(path, finding):
     text = path.read_text()
     same_code = [f for f in lint_source(text, path.name).findings if f.code == finding.code]
-    module = FIXES[finding.code](Tree.parse(text), finding, same_code)
+    tree = Tree.parse(text)
+    plan = FIXES[finding.code](tree, finding, same_code)
     if (path.name, finding.code, finding.line) in NOT_FIXED:
-        assert module is None
+        assert plan is None
         return
-    assert module is not None, "no fix produced"
-    new = module.code
+    assert plan, "no fix produced"
+    new = apply(tree, plan).code
     ast.parse(new)
     after = lint_source(new, path.name).findings
     assert sum(f.code == finding.code for f in after) == len(same_code) - 1
@@ -127,7 +128,9 @@ def test_write_atomic_failure_leaves_the_original(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(atomic.os, "replace", boom)
-    assert apply.write_atomic(target, "x = 2\n") is False
+    assert atomic.write_atomic(target, "x = 2\n") is False
+    assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
+    assert apply.rewrite_file(target, b"x = 2\n") == "disk full"
     assert target.read_text() == "x = 1\n" and [p.name for p in tmp_path.iterdir()] == ["t.py"]
 
 

@@ -343,3 +343,9 @@ def test_fix_with_form_feed_and_line_separator_in_strings(tmp_path):
     cells = json.loads(path.read_text())["cells"]
     assert cells[0]["source"][-1] == "s = 'a\x0cb\u2028c'"
     assert cells[1]["source"][:2] == ["for x, y in batches:\n", "    opt.zero_grad()\n"]
+
+
+def test_stdin_syntax_error_is_placed_in_the_buffer_not_the_file_on_disk(tmp_path):
+    (tmp_path / "t.py").write_text("# a longer first line on disk\n# second line on disk, also long\n")
+    proc = run("-", "--stdin-filename", "t.py", cwd=tmp_path, stdin="import torch\nx = (1,\n")
+    assert proc.stdout.startswith("t.py:2:5: ZL000 ")

@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from conftest import ROOT, RULE_PAGES
+from zerolint.codes import RUNTIME_RULES
 from zerolint.rules import all_rules
 
 
@@ -31,9 +32,17 @@ def test_rule_all_lists_every_rule():
     proc = run("rule", "--all")
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
-    assert [line.split()[0] for line in lines] == sorted(all_rules())
+    assert [line.split()[0] for line in lines] == sorted(all_rules()) + sorted(RUNTIME_RULES)
     for line, rule in zip(lines, all_rules().values()):
         assert rule.name in line and rule.summary in line
+    for line, (name, severity) in zip(lines[len(all_rules()):], RUNTIME_RULES.values()):
+        assert name in line and severity in line and "--confirm" in line
+
+
+def test_rule_knows_the_runtime_codes():
+    proc = run("rule", "ZL901")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("# ZL901: cannot-overfit-one-batch\n") and "--confirm" in proc.stdout
 
 
 def test_a_path_named_rule_is_still_linted(tmp_path):

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import Optional
 
 
 def write_atomic(path: Path, text: str, keep_mode: bool = True) -> bool:
@@ -31,3 +33,49 @@ def write_atomic(path: Path, text: str, keep_mode: bool = True) -> bool:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def rewrite_file(path: Path, data: bytes) -> Optional[str]:
+    """Replace a user's file's contents for --fix; None when done, else why it was left unchanged.
+
+    Writes through a symlink to its target; keeps the file's mode and owner; a file with other hard
+    links is rewritten in place (a rename would split it from them); a read-only file is refused,
+    even for root.
+    """
+    try:
+        target = os.path.realpath(path)
+        st = os.stat(target)
+        if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
+            return "it is read-only"
+        if st.st_nlink > 1:
+            return _in_place(target, data)
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".zerolint-", suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            tmp_st = os.stat(tmp)
+            if (tmp_st.st_uid, tmp_st.st_gid) != (st.st_uid, st.st_gid):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except OSError:  # not ours to give away: write in place, the owner stays
+                    return _in_place(target, data)
+            os.replace(tmp, target)
+            tmp = None
+            return None
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+
+
+def _in_place(target: str, data: bytes) -> Optional[str]:
+    with open(target, "r+b") as handle:
+        handle.write(data)
+        handle.truncate()
+    return None

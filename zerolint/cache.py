@@ -57,6 +57,24 @@ def find_project_root(start: Path) -> Path:
     return start
 
 
+_INT_FIELDS = ("line", "column", "end_line", "end_column")
+_STR_FIELDS = ("code", "name", "severity", "message")
+
+
+def _valid_row(row) -> bool:
+    """A row as ``put`` writes it: exactly these keys, positive ints, strings, a bool."""
+    keys = {*_FIELDS, "fixable"}
+    if isinstance(row, dict) and "cell" in row:  # a notebook finding: its cell and JSON line too
+        keys |= set(_NOTEBOOK_FIELDS)
+        if type(row["cell"]) is not int or row["cell"] < 1 or \
+                not (row["file_line"] is None or type(row["file_line"]) is int):
+            return False
+    return (isinstance(row, dict) and set(row) == keys
+            and all(type(row[k]) is int and row[k] >= 1 for k in _INT_FIELDS)
+            and all(isinstance(row[k], str) for k in _STR_FIELDS)
+            and row["code"].startswith("ZL") and isinstance(row["fixable"], bool))
+
+
 class Cache:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -78,10 +96,12 @@ class Cache:
         try:
             with open(self._entry(key), "rb") as handle:
                 rows = json.loads(handle.read())
+            if not isinstance(rows, list) or not all(_valid_row(row) for row in rows):
+                raise ValueError("not a cache entry")
             findings = [Finding(display, *(row[k] for k in _FIELDS),
                                 **{k: row[k] for k in _NOTEBOOK_FIELDS if k in row}) for row in rows]
             fixable = frozenset(f.key for f, row in zip(findings, rows) if row["fixable"])
-        except (OSError, ValueError, TypeError, KeyError, IndexError):
+        except (OSError, ValueError, TypeError, KeyError, IndexError, RecursionError):
             self.misses += 1
             return None
         self.hits += 1

@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: Up to this many files are linted with the cyclic garbage collector off (see main()).
 GC_FREE_FILES = 8
 
@@ -88,6 +88,9 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
 @click.option("--cache-dir", type=click.Path(file_okay=False),
               help="Cache folder (default: .zerolint_cache at the project root, or `cache-dir` in config).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="Analysis budget per file; past it the file gets a ZL000 (default 5, or "
+                   "`file-timeout` in config; 0: no limit).")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes (findings marked [*]) in place.")
 @click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff; change nothing.")
 @click.option("--confirm", "confirm_run", is_flag=True,
@@ -104,14 +107,27 @@ FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
                    "per-file-ignores and the name findings are printed under; .ipynb for a notebook).")
 @click.version_option(__version__, "--version", prog_name="zerolint")
 def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, fix, diff, confirm_run, device,
-                 confirm_timeout, confirm_steps, stdin_filename) -> None:
+                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
+                 device, confirm_timeout, confirm_steps, stdin_filename) -> None:
     """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
 
     PATHS are files or folders (default: the current folder); `-` reads one file from stdin (name it
     with --stdin-filename; with --fix the fixed source is printed to stdout). Files ending in .ipynb
-    are linted as Jupyter notebooks. Exit status: 0 clean, 1 findings, 2 usage or configuration error.
+    are linted as Jupyter notebooks. Exit status: 0 clean, 1 findings, 2 usage or configuration error,
+    130 interrupted.
     """
+    try:
+        _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+              exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
+              device, confirm_timeout, confirm_steps, stdin_filename)
+    except KeyboardInterrupt:
+        click.echo("zerolint: interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+          exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run, device,
+          confirm_timeout, confirm_steps, stdin_filename=None) -> None:
     from .config import ConfigError, ConfigFinder, load_file, parse_codes
     from .discovery import MissingPath, discover
     from .engine import sort_findings
@@ -141,6 +157,7 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
             "extend_select": parse_codes(list(_split(extend_select)), "--extend-select", "command line")
             if extend_select else None,
             "exclude": _split(exclude),
+            "file_timeout": file_timeout,
         }
         overrides = {k: v for k, v in overrides.items() if v is not None}
         fixed = load_file(Path(config_file)) if config_file else None
@@ -148,7 +165,12 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
         targets = list(paths) or ["."]
         extra_exclude = _split(extend_exclude) or ()
         items = []
-        for path, config in ([] if stdin else discover(targets, finder, fixed, overrides)):
+
+        def skipped(path: Path, why: str) -> None:
+            if not quiet:
+                click.echo(f"zerolint: skipping {_display(path)}: {why}", err=True)
+
+        for path, config in ([] if stdin else discover(targets, finder, fixed, overrides, on_skip=skipped)):
             if extra_exclude:
                 config = config.with_overrides(extend_exclude=config.extend_exclude + extra_exclude)
                 if config.is_excluded(path):
@@ -160,6 +182,10 @@ def lint_command(paths, output_format, select, ignore, extend_select, exclude, e
     except MissingPath as exc:
         fail(f"path does not exist: {exc.args[0]}")
 
+    if not quiet:
+        for source in {config.source for _, config, _ in items if config.selects_nothing()}:
+            click.echo(f"zerolint: warning: {'--select' if 'select' in overrides else source or 'the configuration'}"
+                       " selects no rule: only unreadable files (ZL000) are reported", err=True)
     if len(items) > GC_FREE_FILES:
         import gc
 
@@ -283,13 +309,22 @@ def rule_command(code, show_all) -> None:
     from .pages import page
     from .rules import all_rules
 
+    from .codes import RUNTIME_RULES
+
     rules = all_rules()
     if show_all or not code:
-        width = max(len(r.name) for r in rules.values())
+        width = max(len(name) for name in [r.name for r in rules.values()] + [n for n, _ in RUNTIME_RULES.values()])
         for r in rules.values():
             click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+        for runtime_code, (name, severity) in RUNTIME_RULES.items():
+            click.echo(f"{runtime_code}  {name:<{width}}  {severity:<7}  reported by `zerolint --confirm` (a run)")
         return
     wanted = code.strip().upper()
+    if wanted in RUNTIME_RULES:
+        name, severity = RUNTIME_RULES[wanted]
+        click.echo(f"# {wanted}: {name}\n\nSeverity: {severity}. A runtime-only check: `zerolint --confirm` reports it "
+                   "when a shrunk run of the script shows it (README, section \"--confirm: run the script and see\").")
+        return
     if wanted not in rules:
         fail(f"unknown rule {code!r} (see `zerolint rule --all`)")
     text = page(wanted)

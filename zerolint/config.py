@@ -20,6 +20,9 @@ def _toml():
     return tomllib
 
 
+from .codes import ALL_CODES
+from .guard import DEFAULT_FILE_TIMEOUT
+
 CODE_PATTERN = re.compile(r"^(ALL|ZL\d{0,3})$")
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
@@ -27,7 +30,7 @@ DEFAULT_EXCLUDE = (
     ".pytest_cache", ".ruff_cache", ".zerolint_cache", ".ipynb_checkpoints",
 )
 _LIST_KEYS = ("select", "ignore", "extend-select", "exclude", "extend-exclude")
-_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores", "cache-dir"}
+_KNOWN_KEYS = set(_LIST_KEYS) | {"per-file-ignores", "cache-dir", "file-timeout"}
 
 
 class ConfigError(Exception):
@@ -38,22 +41,31 @@ class ConfigError(Exception):
 class Config:
     root: Path
     source: Optional[Path] = None  # the file it came from
-    select: tuple = ("ZL",)
+    select: Optional[tuple] = None  # None: every rule, below `ignore` (ruff's default layer)
     ignore: tuple = ()
     extend_select: tuple = ()
     exclude: tuple = ()
     extend_exclude: tuple = ()
     per_file_ignores: tuple = ()  # ((glob, (codes...)), ...)
     cache_dir: Optional[str] = None  # relative to root
+    file_timeout: float = DEFAULT_FILE_TIMEOUT  # seconds of analysis per file; 0: no limit
 
     def is_enabled(self, code: str, path: Optional[Path] = None) -> bool:
+        """As ruff decides: `select`/`extend-select` against `ignore`, the more specific prefix wins
+        (`ignore` on a tie, `ALL` least specific); with no `select` every rule is on at a lower level,
+        so any `ignore` (`ALL` included) turns it off; per-file ignores always turn it off."""
         if code == "ZL000":  # unreadable files are always reported unless ignored by name
-            return "ZL000" not in self.ignore
-        chosen = _longest_prefix(code, self.select + self.extend_select)
-        ignored = _longest_prefix(code, self.ignore + self._file_ignores(path))
-        if chosen < 0:
+            return "ZL000" not in self.ignore and "ZL000" not in self._file_ignores(path)
+        if _longest_prefix(code, self._file_ignores(path)) >= 0:
             return False
+        chosen = _longest_prefix(code, (self.select or ()) + self.extend_select)
+        ignored = _longest_prefix(code, self.ignore)
+        if chosen < 0:
+            return self.select is None and ignored < 0
         return ignored < 0 or chosen > ignored
+
+    def selects_nothing(self) -> bool:
+        return not any(self.is_enabled(code) for code in ALL_CODES if code != "ZL000")
 
     def _file_ignores(self, path: Optional[Path]) -> tuple:
         if path is None or not self.per_file_ignores:
@@ -111,6 +123,10 @@ def _glob_match(rel: str, pattern: str) -> bool:
     return False
 
 
+def _known(code: str) -> bool:
+    return code == "ALL" or any(c.startswith(code) for c in ALL_CODES)
+
+
 def parse_codes(values: Any, key: str, origin: str) -> tuple:
     if isinstance(values, str):
         values = [values]
@@ -122,6 +138,9 @@ def parse_codes(values: Any, key: str, origin: str) -> tuple:
             if not CODE_PATTERN.match(code):
                 raise ConfigError(f"{origin}: `{key}` has {code!r}, which is not a rule code or prefix "
                                   "(expected e.g. ZL101, ZL2 or ALL)")
+            if not _known(code):
+                raise ConfigError(f"{origin}: `{key}` has {code!r}, which is not a rule code or the prefix "
+                                  "of one (`zerolint rule --all` lists them)")
             codes.append(code)
     return tuple(codes)
 
@@ -150,6 +169,8 @@ def from_table(table: Any, root: Path, source: Optional[Path]) -> Config:
         if not isinstance(table["cache-dir"], str) or not table["cache-dir"].strip():
             raise ConfigError(f"{origin}: `cache-dir` must be a folder path (a string), got {table['cache-dir']!r}")
         values["cache_dir"] = table["cache-dir"]
+    if "file-timeout" in table:
+        values["file_timeout"] = parse_timeout(table["file-timeout"], f"{origin}: `file-timeout`")
     if "per-file-ignores" in table:
         pfi = table["per-file-ignores"]
         if not isinstance(pfi, dict):
@@ -157,6 +178,12 @@ def from_table(table: Any, root: Path, source: Optional[Path]) -> Config:
         values["per_file_ignores"] = tuple(
             (glob, parse_codes(codes, f"per-file-ignores.{glob}", origin)) for glob, codes in pfi.items())
     return Config(root=root, source=source, **values)
+
+
+def parse_timeout(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e6:
+        raise ConfigError(f"{where} must be a number of seconds (0 for no limit), got {value!r}")
+    return float(value)
 
 
 def load_file(path: Path) -> Config:
@@ -167,12 +194,15 @@ def load_file(path: Path) -> Config:
             data = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: `tool` must be a table, got {tool!r}")
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("zerolint", {})
+        table = tool.get("zerolint", {})
     else:
-        table = data.get("tool", {}).get("zerolint", data)
+        table = tool.get("zerolint", data)
     return from_table(table, path.parent.resolve(), path)
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 from .config import Config, ConfigFinder
 
@@ -16,13 +17,35 @@ class MissingPath(Exception):
     pass
 
 
-def discover(paths: list[str], finder: ConfigFinder, fixed: Optional[Config], overrides: dict) -> Iterator[tuple[Path, Config]]:
-    """Yield (file, config) in a stable order; explicit files are subject to `exclude` too."""
+def _not_regular(path: Path) -> Optional[str]:
+    """Why ``path`` (following symlinks) cannot be linted: a FIFO or device would block or never end."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+    return f"{kind}, not a regular file"
+
+
+def discover(paths: list[str], finder: ConfigFinder, fixed: Optional[Config], overrides: dict,
+             on_skip: Optional[Callable[[Path, str], None]] = None) -> Iterator[tuple[Path, Config]]:
+    """Yield (file, config) in a stable order; explicit files are subject to `exclude` too.
+
+    Paths that are not regular files (FIFOs, sockets, devices) are passed to ``on_skip`` with the
+    reason, never opened."""
     seen: set = set()
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise MissingPath(raw)
+        why = _not_regular(path)
+        if why is not None:
+            if on_skip is not None:
+                on_skip(path, why)
+            continue
         if path.is_file():
             config = _config(path, finder, fixed, overrides)
             key = os.path.abspath(path)
@@ -49,6 +72,11 @@ def discover(paths: list[str], finder: ConfigFinder, fixed: Optional[Config], ov
                 file_path = folder_path / name
                 key = os.path.abspath(file_path)
                 if key in seen or config.is_excluded(file_path):
+                    continue
+                why = _not_regular(file_path)
+                if why is not None:
+                    if on_skip is not None:
+                        on_skip(file_path, why)
                     continue
                 seen.add(key)
                 yield file_path, config

@@ -6,12 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from . import guard
 from .config import Config
 from .diagnostic import Finding
 
 # A file that mentions none of these cannot hold anything a rule looks for: it is not parsed.
 _RELEVANT = re.compile(rb"torch|keras|tensorflow|backward|zero_grad|\.step\(")
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -21,6 +23,7 @@ class FileResult:
     findings: list = field(default_factory=list)
     parsed: bool = False
     error: Optional[str] = None  # an internal error (a zerolint bug), reported on stderr
+    cacheable: bool = True  # False when the analysis was cut short (time budget): retried next run
     # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
     # Not for pickling across processes: the runner drops them once fixes are worked out.
     tree: Any = field(default=None, repr=False, compare=False)
@@ -54,8 +57,10 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
 
         return lint_notebook(data, path, config, real_path)
     result = FileResult(path)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
+    text: Optional[str] = None
+    if isinstance(data, str):  # already decoded: a coding declaration in it must not decode it again
+        text = data
+        data = data.encode("utf-8", "surrogatepass")
     if b"\x00" in data:
         result.findings.append(_zl000(path, 1, 1, "not a Python source file (it contains NUL bytes); "
                                                   "exclude it or fix the file"))
@@ -63,23 +68,63 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     if not _RELEVANT.search(data):
         return result
     try:
-        text = _decode(data)
+        if text is None:
+            text = _decode(data)
+        elif _SURROGATE.search(text):
+            raise UnicodeDecodeError("utf-8", data, 0, 1, "lone surrogates in the text")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         result.findings.append(_zl000(path, 1, 1, f"cannot decode file: {exc}; save it as UTF-8 or "
                                                   "declare its encoding (PEP 263)"))
         return result
     if _FILE_NOQA.search(text):
         return result
-    import libcst as cst  # lazy: `zerolint --version` and empty runs stay instant
+    seconds = config.file_timeout if config is not None else guard.DEFAULT_FILE_TIMEOUT
+    _load_analysis()  # imports run outside the budget: a timer firing mid-import would break them
+    try:
+        with guard.budget(seconds):
+            _analyze(result, text, path, config, real_path, data)
+    except guard.BudgetExceeded:
+        result.findings = [_zl000(path, 1, 1, guard.budget_message(seconds))]
+        result.tree = None
+        result.cacheable = False
+    return result
+
+
+def _load_analysis() -> None:
+    import libcst  # noqa: F401  (lazy: `zerolint --version` and empty runs stay instant)
+
+    from .rules import all_rules
+
+    all_rules()
+
+
+def _analyze(result: FileResult, text: str, path: str, config, real_path, data: bytes) -> None:
+    try:
+        guard.precheck(text, path, data)
+    except SyntaxError as err:
+        result.findings.append(_zl000(path, err.lineno or 1, max(err.offset or 1, 1),
+                                      f"syntax error, file not linted: {err.msg}"))
+        return
+    except (guard.TooDeep, RecursionError, MemoryError) as exc:
+        reason = str(exc) if isinstance(exc, guard.TooDeep) else "it nests expressions too deeply"
+        result.findings.append(_zl000(path, 1, 1, guard.ANALYZE_PREFIX + reason))
+        return
+    except ValueError as exc:  # e.g. "source code string cannot contain null bytes"
+        result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
+        return
+    import libcst as cst
 
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         result.findings.append(_syntax_error(path, text, exc))
-        return result
+        return
+    except RecursionError:
+        result.findings.append(_zl000(path, 1, 1, guard.ANALYZE_PREFIX + "it nests expressions too deeply"))
+        return
     except Exception as exc:  # libcst raises a few other types on odd input
         result.findings.append(_zl000(path, 1, 1, f"cannot parse file, not linted: {exc}"))
-        return result
+        return
     result.parsed = True
     try:
         findings, positions = _run_rules(module, text, path, config, real_path)
@@ -87,12 +132,12 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
         if positions is not None:
             result.tree = (module, positions)
     except RecursionError:
-        result.error = "input nested too deeply to analyze"
+        result.findings = [_zl000(path, 1, 1, guard.ANALYZE_PREFIX + "it nests expressions too deeply "
+                                  "for the semantic model")]
     except Exception as exc:  # a bug in zerolint must not stop the other files
         import traceback
 
         result.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-3)}"
-    return result
 
 
 def _is_notebook(path) -> bool:
@@ -120,12 +165,19 @@ def _syntax_error(path: str, text: str, exc: Exception) -> Finding:
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8")
+    return data.decode(source_encoding(data))
+
+
+def source_encoding(data: bytes) -> str:
+    """The encoding a PEP 263 declaration in the first two lines names, else utf-8 (a BOM is utf-8)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
     head = data.split(b"\n", 2)[:2]
     for line in head:
         match = re.match(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", line)
         if match:
-            return data.decode(match.group(1).decode("ascii"))
-    return data.decode("utf-8")
+            return match.group(1).decode("ascii")
+    return "utf-8"
 
 
 def _run_rules(module, text: str, path: str, config: Optional[Config], real_path: Optional[Path]) -> list:

@@ -1,5 +1,6 @@
 """The flake8 plugin: `flake8 --select ZL` reports zerolint's findings with the CLI's codes, lines, columns
-and messages. flake8 reports syntax errors itself (E999), so files zerolint cannot read yield nothing."""
+and messages. flake8 reports syntax errors itself (E999), so files zerolint cannot read yield nothing; a file
+zerolint cannot analyze (nested too deeply, past its time budget: see zerolint/guard.py) yields its ZL000."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,9 +18,9 @@ class ZerolintChecker:
         self.lines = lines
         self.filename = filename
 
-    def _source(self) -> bytes:
-        if self.lines is not None:
-            return "".join(self.lines).encode("utf-8")
+    def _source(self):
+        if self.lines is not None:  # already decoded by flake8 (its PEP 263 handling): passed as text
+            return "".join(self.lines)
         return Path(self.filename).read_bytes()
 
     def run(self) -> Iterator[tuple]:
@@ -45,5 +46,8 @@ class ZerolintChecker:
         result = lint_source(self._source(), str(self.filename), config, real_path=real)
         if result.error:
             return []
+        from .guard import ANALYZE_PREFIX
+
         return [f for f in result.findings
-                if f.code != "ZL000" and (config is None or config.is_enabled(f.code, real))]
+                if (f.code != "ZL000" or f.message.startswith(ANALYZE_PREFIX))
+                and (config is None or config.is_enabled(f.code, real))]

@@ -37,7 +37,7 @@ def fix_stdin(data: bytes, item: tuple, diff: bool, quiet: bool) -> bytes:
     real = None if display == "-" else path
     text, new_text, count = (data.decode("utf-8", "replace"), None, 0)
     if real is None or not config.is_excluded(real):
-        text, new_text, count = fix_data(data, display, config, real)
+        text, new_text, count, _ = fix_data(data, display, config, real)
     if not count or new_text == text:
         if not diff:
             sys.stdout.buffer.write(data)

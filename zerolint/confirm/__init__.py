@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 from ..diagnostic import Finding
-from .evidence import confirm_finding, not_run, runtime_findings
-from .runner import INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script, script_text
+from .evidence import confirm_finding, crash_finding, crash_targets, not_run, runtime_findings
+from .runner import (INSTALL_HINT, ConfirmUnavailable, gpu_likely, run_script, script_text,
+                     stop_children_on_signals)
 
 __all__ = ["ConfirmUnavailable", "INSTALL_HINT", "confirm", "has_region", "torch_importable"]
 
@@ -76,20 +77,32 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
         if progress:
             progress(display)
         run = run_script(path, device=device, timeout=timeout, steps=steps)
+        if run.failure and not findings:  # nothing to attach the reason to: say it here
+            sys.stderr.write(f"zerolint: {display}: not confirmed: {run.failure}\n")
         return _place(run, path, display, findings, steps)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with stop_children_on_signals(), ThreadPoolExecutor(max_workers=workers) as pool:
         for placed in pool.map(one, planned):
             out.extend(placed)
     return out
 
 
 def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
-    placed = [confirm_finding(f, run, steps) for f in findings]
+    targets = crash_targets(findings, run)
+    placed = [confirm_finding(f, run, steps, crashed=f in targets) for f in findings]
     try:
         lines = script_text(path).splitlines()
     except (OSError, ValueError):
         lines = []
     known = {(f.code, f.line) for f in findings}
     placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
+    if not targets:
+        extra = crash_finding(run, display, lines, _static_codes())
+        if extra is not None and (extra.code, extra.line) not in known:
+            placed.append(extra)
     return placed
+
+
+def _static_codes() -> dict:
+    from ..rules import all_rules
+    return {code: (rule.name, rule.severity) for code, rule in all_rules().items()}

@@ -35,6 +35,7 @@ _CE_FAMILY = {"cross_entropy": "ce", "nll_loss": "nll"}
 _BCE_FAMILY = {"binary_cross_entropy": "bce", "binary_cross_entropy_with_logits": "bce_logits"}
 _OTHER_LOSSES = ("mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div")
 _OVERFIT_STEPS = 30
+_GRAD_STEPS = 3  # ZL902 looks at the gradients of the first three steps together
 
 
 class Probe:
@@ -63,6 +64,13 @@ class Probe:
         self.inputs_checked = False  # ZL907/908/909 look at the first training forward only
         self.relu_dead = 0.0
         self.overfit_losses: list = []
+        self.constructed: dict[int, dict] = {}
+        self.zero_grads: dict[int, dict] = {}
+        self.schedulers: dict[int, dict] = {}
+        self.loaders: dict[int, dict] = {}
+        self.current_loader: Optional[int] = None  # line of the DataLoader iterated last
+        self.iter_sites: dict[int, dict] = {}  # line of a loop over a DataLoader -> datasets, steps
+        self.current_site: Optional[int] = None
 
     # ---- where in the script -------------------------------------------------------------
     def line(self) -> Optional[int]:
@@ -303,6 +311,11 @@ class Probe:
         if state.get("backwards_at_step", 0) == self.backward_count:
             entry["before_backward"] = entry.get("before_backward", 0) + 1
         state["backwards_at_step"] = self.backward_count
+        state["steps"] = state.get("steps", 0) + 1
+        if self.current_loader in self.loaders:
+            self.loaders[self.current_loader]["trained"] += 1
+        if self.current_site in self.iter_sites:
+            self.iter_sites[self.current_site]["steps"] += 1
         state["last_line"] = line
         params = _params(opt)
         grads = [p.grad for p in params]
@@ -310,9 +323,14 @@ class Probe:
         state["pending"] = None
         if not any(with_grad):
             entry["without_grad"] += 1
-        elif not self.grad_checked:
-            self.grad_checked = True
-            self.check_missing_grads(params, with_grad, line)
+        else:
+            ever = state.setdefault("ever_grad", set())
+            ever.update(id(p) for p, g in zip(params, with_grad) if g)
+            state["steps_with_grad"] = state.get("steps_with_grad", 0) + 1
+            if state["steps_with_grad"] == _GRAD_STEPS and not self.grad_checked:
+                # judged over several steps: a zero-initialized branch gets gradients from step 2 on
+                self.grad_checked = True
+                self.check_missing_grads(params, [id(p) in ever for p in params], line)
         if any(g is not None and not bool(torch.all(torch.isfinite(g))) for g in grads):
             self.report("ZL904", line, "gradients contain NaN/Inf at this optimizer step: the "
                         "parameters become NaN. Lower the learning rate or clip gradients, and look "
@@ -346,7 +364,7 @@ class Probe:
             count = sum(p.numel() for p in missing)
             self.report("ZL902", line, (
                 f"{len(missing)} of the optimizer's {len(trainable)} trainable parameter tensors "
-                f"({count} values) got no gradient from backward(): they are not part of the "
+                f"({count} values) got no gradient in any of the first {_GRAD_STEPS} steps: they are not part of the "
                 "loss's graph (unused layer, .detach(), a tensor rebuilt outside autograd) or sit "
                 "behind dead units."))
 
@@ -395,14 +413,34 @@ class Probe:
             if mapped:
                 groups.append(dict({k: v for k, v in group.items() if k != "params"}, params=mapped))
         try:
+            spare = copy.deepcopy(model)
             fresh = type(opt)(groups)
         except Exception:
             return
-        losses = self.overfit_losses
+        losses = self._replay(plan, model, fresh)
+        self.overfit_losses[:] = losses or []
+        if not losses or not _stuck(losses):
+            return
+        # Calibration: the script's own optimizer and learning rate did not memorize the batch. Only
+        # when a known-good setup (Adam, lr 1e-3, same model, loss and batch) cannot either is the
+        # fault in the model, the loss or the data; a small learning rate alone is not ZL901.
+        spare.train()
+        reference = self._replay(plan, spare, torch.optim.Adam(
+            [p for p in spare.parameters() if p.requires_grad], lr=1e-3))
+        if not reference or not _stuck(reference):
+            return
+        self.report("ZL901", plan["line"], (
+            f"trained {_OVERFIT_STEPS} steps on the first batch alone, the loss went from "
+            f"{losses[0]:.4g} to {losses[-1]:.4g} (and from {reference[0]:.4g} to {reference[-1]:.4g} "
+            "with Adam at lr 1e-3): a working setup memorizes one batch quickly. Check the loss/target "
+            "pairing, the output layer and that gradients reach the weights."))
+
+    def _replay(self, plan: dict, model, optimizer) -> Optional[list]:
+        losses: list = []
         self.replaying = True
         try:
             for _ in range(_OVERFIT_STEPS):
-                fresh.zero_grad()
+                optimizer.zero_grad()
                 out = model(*plan["args"])
                 if plan["loss_module"] is not None:
                     loss = plan["loss_module"](out, plan["target"])
@@ -410,18 +448,12 @@ class Probe:
                     loss = plan["function"](out, plan["target"], *plan["extra"], **plan["kwargs"])
                 losses.append(float(loss.detach()))
                 loss.backward()
-                fresh.step()
+                optimizer.step()
         except Exception:
-            return
+            return None
         finally:
             self.replaying = False
-        first, last = losses[0], min(losses[-3:])
-        if math.isfinite(first) and first > 1e-6 and (not math.isfinite(last) or last > 0.97 * first):
-            self.report("ZL901", plan["line"], (
-                f"trained {_OVERFIT_STEPS} steps on the first batch alone, the loss went from "
-                f"{first:.4g} to {losses[-1]:.4g}: a working setup memorizes one batch quickly. "
-                "Check the learning rate, the loss/target pairing and that gradients reach "
-                "the weights."))
+        return losses
 
     # ---- torch.stack ---------------------------------------------------------------------
     def wrap_stack(self, original):
@@ -440,12 +472,108 @@ class Probe:
 
         return stack
 
+    # ---- optimizer construction, zero_grad and scheduler order (ZL203, ZL206, ZL208) -----------
+    def wrap_optimizer_init(self, original):
+        probe = self
+        held: set = set()  # ids of parameters some earlier optimizer already held
+
+        def __init__(opt, params, *args, **kwargs):
+            original(opt, params, *args, **kwargs)
+            if probe.replaying:
+                return
+            line = probe.line()
+            if line is None:
+                return
+            ids = {id(p) for p in _params(opt)}
+            entry = probe.constructed.setdefault(line, {"line": line, "calls": 0, "again": 0,
+                                                        "optimizer": type(opt).__name__})
+            entry["calls"] += 1
+            if ids & held:
+                entry["again"] += 1
+            held.update(ids)
+
+        return __init__
+
+    def wrap_zero_grad(self, original):
+        probe = self
+
+        def zero_grad(opt, *args, **kwargs):
+            if not probe.replaying:
+                line = probe.line()
+                state = probe.opt_state(opt)
+                if line is not None:
+                    entry = probe.zero_grads.setdefault(line, {"line": line, "calls": 0, "wiped": 0})
+                    entry["calls"] += 1
+                    fresh = probe.backward_count > state.get("backwards_at_step", 0)
+                    if fresh and any(g is not None and bool(torch.any(g != 0))
+                                     for g in (p.grad for p in _params(opt))):
+                        entry["wiped"] += 1  # a backward's gradients cleared before any step used them
+            return original(opt, *args, **kwargs)
+
+        return zero_grad
+
+    def wrap_scheduler_step(self, original):
+        probe = self
+
+        def step(scheduler, *args, **kwargs):
+            caller = sys._getframe(1).f_code.co_name
+            if not probe.replaying and caller not in ("_initial_step", "__init__"):
+                line = probe.line()
+                opt = getattr(scheduler, "optimizer", None)
+                if line is not None and opt is not None:
+                    state = probe.opt_state(opt)
+                    entry = probe.schedulers.setdefault(line, {"line": line, "calls": 0, "before_step": 0})
+                    entry["calls"] += 1
+                    steps = state.get("steps", 0)
+                    if steps == state.get("steps_at_scheduler", 0):
+                        entry["before_step"] += 1  # no optimizer.step() since the last scheduler step
+                    state["steps_at_scheduler"] = steps
+            return original(scheduler, *args, **kwargs)
+
+        return step
+
+    # ---- DataLoaders (ZL403) -----------------------------------------------------------------
+    def wrap_loader(self, loader_class) -> None:
+        probe = self
+        init, iterate = loader_class.__init__, loader_class.__iter__
+
+        def __init__(loader, *args, **kwargs):
+            init(loader, *args, **kwargs)
+            line = probe.line()
+            if line is not None:
+                from torch.utils.data import SequentialSampler
+                entry = probe.loaders.setdefault(line, {"line": line, "sequential": 0, "shuffled": 0,
+                                                        "trained": 0})
+                sequential = isinstance(getattr(loader, "sampler", None), SequentialSampler)
+                entry["sequential" if sequential else "shuffled"] += 1
+                loader.__dict__["_zerolint_line"] = line
+
+        def __iter__(loader):
+            probe.current_loader = loader.__dict__.get("_zerolint_line")
+            site = probe.line()
+            if site is not None:
+                entry = probe.iter_sites.setdefault(site, {"line": site, "datasets": [], "steps": 0})
+                if id(loader.dataset) not in entry["datasets"]:
+                    entry["datasets"].append(id(loader.dataset))
+            probe.current_site = site
+            return iterate(loader)
+
+        loader_class.__init__, loader_class.__iter__ = __init__, __iter__
+
     def result(self) -> dict:
         return {"losses": list(self.losses.values()), "steps": list(self.steps_seen.values()),
                 "forwards": list(self.forwards.values()),
                 "stack_errors": [{"line": k, "message": v} for k, v in self.stack_errors.items()],
                 "stack_ok": [{"line": k, "calls": v} for k, v in self.stack_ok.items()],
+                "constructed": list(self.constructed.values()), "zero_grads": list(self.zero_grads.values()),
+                "schedulers": list(self.schedulers.values()), "loaders": list(self.loaders.values()),
+                "iter_sites": list(self.iter_sites.values()),
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
+
+
+def _stuck(losses: list) -> bool:
+    first, last = losses[0], min(losses[-3:])
+    return math.isfinite(first) and first > 1e-6 and (not math.isfinite(last) or last > 0.97 * first)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -495,6 +623,30 @@ def _cap_iter(iterable, limit: int):
         yield item
 
 
+class _WhileCap:
+    """Used by the shrunk script: ``while __zerolint_while__(key, cond)`` runs at most ``limit`` times.
+
+    The count restarts each time the loop ends by its condition or by the cap, and per frame, so a
+    loop in a function called again starts afresh."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.counts: dict = {}
+
+    def __call__(self, key: int, condition) -> bool:
+        frame = sys._getframe(1)
+        slot = (key, id(frame))
+        if not condition:
+            self.counts.pop(slot, None)
+            return False
+        seen = self.counts.get(slot, 0) + 1
+        if seen > self.limit:
+            self.counts.pop(slot, None)
+            return False
+        self.counts[slot] = seen
+        return True
+
+
 def install(probe: Probe) -> None:
     from torch.nn.modules import module as module_hooks
     from torch.optim import optimizer as optimizer_hooks
@@ -508,14 +660,32 @@ def install(probe: Probe) -> None:
     optimizer_hooks.register_optimizer_step_pre_hook(probe.step_pre)
     optimizer_hooks.register_optimizer_step_post_hook(probe.step_post)
     builtins.__zerolint_cap__ = lambda iterable: _cap_iter(iterable, probe.steps)
+    builtins.__zerolint_while__ = _WhileCap(probe.steps)
+    torch.optim.Optimizer.__init__ = probe.wrap_optimizer_init(torch.optim.Optimizer.__init__)
+    torch.optim.Optimizer.zero_grad = probe.wrap_zero_grad(torch.optim.Optimizer.zero_grad)
+    from torch.optim import lr_scheduler
+    base = getattr(lr_scheduler, "LRScheduler", None) or lr_scheduler._LRScheduler
+    base.step = probe.wrap_scheduler_step(base.step)
+    from torch.utils.data import DataLoader
+    probe.wrap_loader(DataLoader)
 
 
 def _error(exc: BaseException, script: str) -> dict:
-    line = None
-    for frame, lineno in traceback.walk_tb(exc.__traceback__):
-        if frame.f_code.co_filename == script:
-            line = lineno
-    info: dict[str, Any] = {"type": type(exc).__name__, "message": _first_line(exc), "line": line}
+    lines = [lineno for frame, lineno in traceback.walk_tb(exc.__traceback__)
+             if frame.f_code.co_filename == script]
+    message, kind = _first_line(exc), type(exc).__name__
+    text = str(exc)
+    if "Original Traceback" in text:  # raised in a DataLoader worker: its own traceback is text
+        import re
+        worker = [int(n) for n in re.findall(r'File "' + re.escape(script) + r'", line (\d+)', text)]
+        lines = lines + worker
+        last = [t for t in text.strip().splitlines() if t.strip()][-1]
+        kind, _, rest = last.partition(": ")
+        message = rest.strip()[:300] or last[:300]
+    line = lines[-1] if lines else None
+    info: dict[str, Any] = {"type": kind, "message": message, "line": line, "lines": lines}
+    if isinstance(exc, NameError) and getattr(exc, "name", None) and not _bound(script, exc.name):
+        info["undefined"] = exc.name  # a snippet, not a script: the name is never defined
     if isinstance(exc, ModuleNotFoundError):
         info["missing_module"] = exc.name
     if isinstance(exc, FileNotFoundError):
@@ -523,8 +693,111 @@ def _error(exc: BaseException, script: str) -> dict:
     return info
 
 
+def _forking(get_context):
+    def get(method=None):
+        return get_context("fork" if method in ("spawn", "forkserver") else method)
+    return get
+
+
+def _load_sandbox():
+    """sandbox.py sits next to this file; load it without importing zerolint."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox.py")
+    spec = importlib.util.spec_from_file_location("_zerolint_sandbox", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _watch_parent(fd: int, tmp: str) -> None:
+    """Die with zerolint: the parent holds the pipe's write end; EOF means it is gone."""
+    import threading
+
+    import shutil as _shutil
+    import signal
+
+    def leave(*_args) -> None:
+        try:
+            _shutil.rmtree(tmp, ignore_errors=True)
+        finally:
+            os._exit(137)
+
+    def watch() -> None:
+        try:
+            while os.read(fd, 1):
+                pass
+        except OSError:
+            pass
+        leave()
+
+    threading.Thread(target=watch, name="zerolint-parent-watch", daemon=True).start()
+    signal.signal(signal.SIGTERM, leave)
+    try:  # and the kernel's own SIGTERM if the parent dies, in case this thread cannot run
+        import ctypes
+        ctypes.CDLL(None).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:
+            leave()
+    except Exception:
+        pass
+
+
+def _limit_memory(gib: float) -> None:
+    """Cap the address space at what torch already holds plus ``gib`` GiB (CPU runs only)."""
+    if gib <= 0:
+        return
+    try:
+        import resource
+        with open("/proc/self/statm") as handle:
+            used = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = used + int(gib * (1 << 30))
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except Exception:
+        pass
+
+
+def _bound(script: str, name: str) -> bool:
+    """Does the script bind ``name`` anywhere (assignment, def, class, import, loop, with, ...)?"""
+    import ast
+    try:
+        with open(script, encoding="utf-8") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)) and node.id == name:
+            return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name:
+            return True
+        if isinstance(node, ast.arg) and node.arg == name:
+            return True
+        if isinstance(node, (ast.Global, ast.Nonlocal)) and name in node.names:
+            return True
+    return False
+
+
+def _exit_line(exc: BaseException, script: str) -> Optional[int]:
+    line = None
+    for frame, lineno in traceback.walk_tb(exc.__traceback__):
+        if frame.f_code.co_filename == script:
+            line = lineno
+    return line
+
+
+def _is_memory_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return isinstance(exc, MemoryError) or "can't allocate memory" in text or \
+        "DefaultCPUAllocator: not enough memory" in text or "CUDA out of memory" in text
+
+
 def main(argv: list) -> int:
     shrunk, script, out_path, steps, device = argv[1], argv[2], argv[3], int(argv[4]), argv[5]
+    tmp = os.path.dirname(out_path)
+    pipe_fd = int(argv[6]) if len(argv) > 6 else -1
+    memory_gib = float(argv[7]) if len(argv) > 7 else 0.0
+    if pipe_fd >= 0:
+        _watch_parent(pipe_fd, tmp)
     probe = Probe(script, steps)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -535,20 +808,42 @@ def main(argv: list) -> int:
         torch.set_default_device("cuda")
     torch.manual_seed(0)  # the same evidence on every run, unless the script seeds itself
     install(probe)
-    sys.path[0] = os.path.dirname(script)
-    sys.argv = [script]
     with open(shrunk, encoding="utf-8") as handle:
         code = compile(handle.read(), script, "exec")
+    sandbox = _load_sandbox()
+    import multiprocessing
+    if device == "cpu":  # DataLoader workers must inherit the sandbox: fork them, never start afresh
+        try:
+            multiprocessing.set_start_method("fork", force=True)
+            import torch.multiprocessing as torch_mp
+            for owner in (multiprocessing, torch_mp):
+                owner.get_context = _forking(owner.get_context)
+        except (RuntimeError, ValueError):
+            pass
+    sandbox.install(os.path.join(tmp, "fs"), (tmp, "/dev", "/proc", "/sys"))
+    sandbox.patch_torch(torch)
+    if device == "cpu":
+        _limit_memory(memory_gib)
+    sys.path[0] = os.path.dirname(script)
+    sys.argv = [script]
     namespace = {"__name__": "__main__", "__file__": script, "__builtins__": builtins}
     outcome: dict[str, Any] = {"status": "finished", "device": device}
     try:
         exec(code, namespace)
     except SystemExit as exc:
+        line = _exit_line(exc, script)
         if exc.code not in (None, 0):
             outcome = {"status": "error", "error": {"type": "SystemExit", "message": f"exit status {exc.code}",
-                                                    "line": None}}
+                                                    "line": line}}
+        else:
+            outcome = {"status": "exited", "exit_line": line}
     except BaseException as exc:  # the user's script failing is an observation, not our crash
         outcome = {"status": "error", "error": _error(exc, script)}
+        if sandbox.network_attempt() and isinstance(exc, OSError) or _caused_by(exc, sandbox.NetworkBlocked):
+            outcome["error"]["network"] = sandbox.network_attempt() or "network access"
+        elif _is_memory_error(exc):
+            outcome["error"]["memory_gib"] = memory_gib
+    outcome["device"] = device
     try:
         probe.run_overfit()
     except Exception:
@@ -557,6 +852,16 @@ def main(argv: list) -> int:
     with open(out_path, "w", encoding="utf-8") as handle:
         json.dump(outcome, handle)
     return 0
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, kind):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
 
 
 if __name__ == "__main__":

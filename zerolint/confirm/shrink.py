@@ -4,23 +4,25 @@
   a function defined in the file, or holds another loop) iterate at most ``steps`` items: the
   iterable is wrapped in ``__zerolint_cap__(...)``, which the probe installs as a builtin. This caps
   epoch loops over ``range(N)`` and batch loops over a DataLoader alike.
-- Large literal sizes of synthetic tensors (``torch.randn(100000, 10)``) are capped on their first
-  dimension, the same way everywhere, so tensors built with the same literal still line up.
-- ``download=True`` becomes ``download=False``: a dataset that is not on disk makes the run
-  unreached with that reason instead of touching the network.
+- ``while`` loops with such a body run at most ``steps`` times: ``while cond:`` becomes
+  ``while __zerolint_while__(K, cond):`` (the probe's counter, restarted whenever the loop ends).
+- Nothing else changes: tensor sizes, values and shapes are the script's own, so every runtime
+  observation is one the script as written would show (a shrunk ``randn(300, 5)`` once left a
+  validation slice empty and its mean NaN).
+- ``download=<anything>`` becomes ``download=False``: a dataset that is not on disk makes the run
+  unreached with that reason instead of touching the network (which is off in the child anyway).
 
 Replacements never add or remove a line break, so line numbers observed in the shrunk copy are
 the original script's.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional
 
 import libcst as cst
 
 CAP = "__zerolint_cap__"
-MAX_SAMPLES = 256
-_SIZED = {"randn", "rand", "randint", "normal"}  # synthetic data only: buffers keep their size
+WHILE_CAP = "__zerolint_while__"
 _TRAINING_CALLS = {"backward", "step", "zero_grad", "fit", "train_on_batch", "forward"}
 _WRAPPERS = {"enumerate", "tqdm", "trange", "iter"}
 
@@ -71,6 +73,18 @@ class _LoopBody(cst.CSTVisitor):
 class _Shrinker(cst.CSTTransformer):
     def __init__(self, defined: set) -> None:
         self.defined = defined
+        self.whiles = 0
+
+    def leave_While(self, original: cst.While, updated: cst.While) -> cst.While:
+        check = _LoopBody(self.defined)
+        original.body.visit(check)
+        if not check.hit:
+            return updated
+        self.whiles += 1
+        test = cst.Call(func=cst.Name(WHILE_CAP), args=[
+            cst.Arg(cst.Integer(str(self.whiles)), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(updated.test)])
+        return updated.with_changes(test=test)
 
     def leave_For(self, original: cst.For, updated: cst.For) -> cst.For:
         check = _LoopBody(self.defined)
@@ -80,9 +94,6 @@ class _Shrinker(cst.CSTTransformer):
         return updated.with_changes(iter=_cap(updated.iter))
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        name = _callee(updated.func)
-        if name in _SIZED:
-            updated = updated.with_changes(args=_cap_sizes(name, updated.args))
         return updated.with_changes(args=[_no_download(arg) for arg in updated.args])
 
 
@@ -103,41 +114,7 @@ def _callee(func: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _cap_sizes(name: str, args: Sequence[cst.Arg]) -> list:
-    """Cap the first dimension of a literal size: positional sizes, or a `size=` tuple."""
-    out = list(args)
-    if name in {"randint"}:
-        for i, arg in enumerate(out):
-            if (arg.keyword and arg.keyword.value == "size") or (arg.keyword is None and i == 2) or \
-                    (arg.keyword is None and i == 1 and isinstance(arg.value, (cst.Tuple, cst.List))):
-                out[i] = arg.with_changes(value=_cap_first(arg.value))
-        return out
-    if name == "normal":
-        for i, arg in enumerate(out):
-            if arg.keyword and arg.keyword.value == "size":
-                out[i] = arg.with_changes(value=_cap_first(arg.value))
-        return out
-    if out and out[0].keyword is None and out[0].star == "":
-        out[0] = out[0].with_changes(value=_cap_first(out[0].value))
-    for i, arg in enumerate(out):
-        if arg.keyword and arg.keyword.value == "size":
-            out[i] = arg.with_changes(value=_cap_first(arg.value))
-    return out
-
-
-def _cap_first(value: cst.BaseExpression) -> cst.BaseExpression:
-    if isinstance(value, (cst.Tuple, cst.List)) and value.elements:
-        first = value.elements[0]
-        return value.with_changes(elements=[first.with_changes(value=_cap_first(first.value)),
-                                            *value.elements[1:]])
-    if isinstance(value, cst.Integer) and value.evaluated_value > MAX_SAMPLES:
-        return value.with_changes(value=str(MAX_SAMPLES))
-    return value
-
-
 def _no_download(arg: cst.Arg) -> cst.Arg:
-    if arg.keyword is not None and arg.keyword.value == "download" and \
-            isinstance(arg.value, cst.Name) and arg.value.value == "True":
+    if arg.keyword is not None and arg.keyword.value == "download":
         return arg.with_changes(value=cst.Name("False"))
     return arg
-

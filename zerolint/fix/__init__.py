@@ -10,8 +10,9 @@ def is_fixable(code: str) -> bool:
 
 
 def fixable_keys(data, findings, parsed=None) -> frozenset:
-    """``Finding.key`` of the findings whose fix applies here (the transform produces a change).
+    """``Finding.key`` (line, column, code, cell) of the findings whose fix applies here (the transform has a plan).
 
+    Plans are local (no whole-file transform), so this is linear in the file and its findings.
     Imports libcst; called only for files that have findings of a fixable code.
     """
     candidates = [f for f in findings if f.code in FIXABLE]
@@ -25,14 +26,16 @@ def fixable_keys(data, findings, parsed=None) -> frozenset:
             tree = Tree.of(*parsed)
         else:
             tree = Tree.parse(_decode(data) if isinstance(data, bytes) else data)
-        tree.dry = True  # whether each fix applies, without building the fixed module
         keys = set()
+        same: dict = {}
+        for f in candidates:
+            same.setdefault(f.code, []).append(f)
         for f in candidates:
             try:
-                module = FIXES[f.code](tree, f, [g for g in candidates if g.code == f.code])
+                plan = FIXES[f.code](tree, f, same[f.code])
             except Exception:
-                module = None
-            if module is not None:
+                plan = None
+            if plan:
                 keys.add(f.key)
         return frozenset(keys)
     except Exception:

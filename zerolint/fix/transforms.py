@@ -1,7 +1,9 @@
 """One libcst transform per fixable rule, located from a Finding's position on a fresh parse.
 
-Each ``fix_ZLxxx(tree, finding, context)`` returns a new module, or None when the fix is not safe
-to apply mechanically here (the finding then stays, without a fix).
+Each ``fix_ZLxxx(tree, finding, context)`` returns a plan, {original node: replacement}, or None when
+the fix is not safe to apply mechanically here (the finding then stays, without a fix). A plan is
+worked out from the finding's surroundings only (indexed positions, the parent map), so deciding
+which findings get ``[*]`` costs no whole-file transform; ``apply`` makes the new module.
 """
 from __future__ import annotations
 
@@ -18,10 +20,6 @@ BCE = "torch.nn.BCELoss"
 BCE_FN = "torch.nn.functional.binary_cross_entropy"
 
 
-#: What a dry run returns instead of the changed module: the fix applies.
-WOULD_CHANGE = object()
-
-
 @dataclass
 class Tree:
     """A parsed module with positions and parents, and its import table."""
@@ -30,8 +28,10 @@ class Tree:
     positions: dict
     imports: ImportTable = field(default_factory=ImportTable)
     _parents: Optional[dict] = None
-    #: Only asking whether a fix applies (the `[*]` marks): the new module is not built.
-    dry: bool = False
+    _spans: Optional[dict] = None
+    _calls: Optional[dict] = None
+    _bindings: Optional[dict] = None
+    _import_froms: Optional[list] = None
 
     @classmethod
     def parse(cls, text: str) -> "Tree":
@@ -49,12 +49,6 @@ class Tree:
                 tree.imports.add(node)
         return tree
 
-    def replace(self, old: cst.CSTNode, new: cst.CSTNode):
-        return WOULD_CHANGE if self.dry else self.module.deep_replace(old, new)
-
-    def replace_all(self, mapping: dict):
-        return WOULD_CHANGE if self.dry else _replace_all(self.module, mapping)
-
     @property
     def parents(self) -> dict:
         if self._parents is None:
@@ -63,10 +57,13 @@ class Tree:
 
     def node_at(self, f: Finding, kind=cst.CSTNode) -> Optional[cst.CSTNode]:
         """The node the finding was reported on (same start and end)."""
-        want = (f.line, f.column - 1, f.end_line, f.end_column - 1)
-        for node, span in self.positions.items():
-            if isinstance(node, kind) and \
-                    (span.start.line, span.start.column, span.end.line, span.end.column) == want:
+        if self._spans is None:
+            self._spans = {}
+            for node, span in self.positions.items():
+                key = (span.start.line, span.start.column, span.end.line, span.end.column)
+                self._spans.setdefault(key, []).append(node)
+        for node in self._spans.get((f.line, f.column - 1, f.end_line, f.end_column - 1), ()):
+            if isinstance(node, kind):
                 return node
         return None
 
@@ -83,7 +80,34 @@ class Tree:
         return None
 
     def calls_of(self, name: str) -> list:
-        return [n for n in self.positions if isinstance(n, cst.Call) and dotted(n.func) == name]
+        if self._calls is None:
+            self._calls = {}
+            for node in self.positions:
+                if isinstance(node, cst.Call):
+                    self._calls.setdefault(dotted(node.func), []).append(node)
+        return self._calls.get(name, [])
+
+    def bindings_of(self, name: str) -> list:
+        """Assign (whose targets include ``name``), AnnAssign and AugAssign statements of ``name``."""
+        if self._bindings is None:
+            self._bindings = {}
+            for node in self.positions:
+                if isinstance(node, cst.Assign):
+                    for target in {dotted(t.target) for t in node.targets}:
+                        self._bindings.setdefault(target, []).append(node)
+                elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+                    self._bindings.setdefault(dotted(node.target), []).append(node)
+        return self._bindings.get(name, [])
+
+    def import_froms(self) -> list:
+        if self._import_froms is None:
+            self._import_froms = [n for n in self.positions if isinstance(n, cst.ImportFrom)]
+        return self._import_froms
+
+
+def apply(tree: Tree, plan: dict) -> cst.Module:
+    """The module with the plan's replacements made (one pass over the tree)."""
+    return _replace_all(tree.module, plan)
 
 
 def _parent_map(module: cst.Module) -> dict:
@@ -117,7 +141,7 @@ def _renamed(func: cst.BaseExpression, new: str) -> Optional[cst.BaseExpression]
 
 # ---- ZL101: BCELoss on logits -> BCEWithLogitsLoss -------------------------------------------------
 
-def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     call = tree.node_at(f, cst.Call)
     if call is None:
         return None
@@ -128,7 +152,7 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     if qual == BCE_FN:
         new = _renamed(func, "binary_cross_entropy_with_logits")
         if new is not None:
-            return tree.replace(func, new)
+            return {func: new}
         if isinstance(func, cst.Name):  # from torch.nn.functional import binary_cross_entropy
             replacements = {func: cst.Name("binary_cross_entropy_with_logits")}
             if "binary_cross_entropy_with_logits" not in tree.imports.aliases:
@@ -136,7 +160,7 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
                 if source is None:
                     return None
                 replacements[source] = _with_alias(source, "binary_cross_entropy_with_logits")
-            return tree.replace_all(replacements)
+            return replacements
         return None
     if isinstance(func, cst.Call) and tree.imports.resolve(func.func) == BCE:
         return _rename_constructors(tree, [func])
@@ -150,20 +174,20 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
         if (span.line, span.column + 1) not in flagged_at:
             return None
     constructors = []
-    for node in tree.positions:
-        if isinstance(node, cst.Assign) and any(dotted(t.target) == name for t in node.targets):
+    for node in tree.bindings_of(name):
+        if isinstance(node, cst.Assign):
             value = node.value
             if not (isinstance(value, cst.Call) and tree.imports.resolve(value.func) == BCE):
                 return None  # bound to something else too: not a mechanical change
             constructors.append(value)
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and dotted(node.target) == name:
+        else:  # AnnAssign, AugAssign
             return None
     if not constructors:
         return None
     return _rename_constructors(tree, constructors)
 
 
-def _rename_constructors(tree: Tree, constructors: list) -> Optional[cst.Module]:
+def _rename_constructors(tree: Tree, constructors: list) -> Optional[dict]:
     replacements = {}
     needs_import = False
     for ctor in constructors:
@@ -180,7 +204,7 @@ def _rename_constructors(tree: Tree, constructors: list) -> Optional[cst.Module]
         if source is None:
             return None
         replacements[source] = _with_alias(source, "BCEWithLogitsLoss")
-    return tree.replace_all(replacements)
+    return replacements
 
 
 def _with_alias(source: cst.ImportFrom, name: str) -> cst.ImportFrom:
@@ -193,7 +217,7 @@ def _with_alias(source: cst.ImportFrom, name: str) -> cst.ImportFrom:
 
 
 def _import_from_of(tree: Tree, local: str, modules: tuple) -> Optional[cst.ImportFrom]:
-    for node in tree.positions:
+    for node in tree.import_froms():
         if isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar) and node.module:
             if dotted(node.module) in modules and \
                     any(dotted(a.name) == local and a.asname is None for a in node.names):
@@ -228,7 +252,7 @@ def _optimizer_of(step: cst.Call) -> Optional[cst.BaseExpression]:
     return func.value if dotted(func.value) is not None else None
 
 
-def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     step = tree.node_at(f, cst.Call)
     if step is None:
         return None
@@ -249,7 +273,7 @@ def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
         at = 1
     body.insert(at, stmt)
     new_owner = body_owner.with_changes(body=body_owner.body.with_changes(body=body))
-    return tree.replace(body_owner, new_owner)
+    return {body_owner: new_owner}
 
 
 def _is_docstring(stmt) -> bool:
@@ -283,7 +307,7 @@ def _is_scaler_update(stmt, step: cst.Call) -> bool:
     return dotted(call.func) == f"{dotted(step.func.value)}.update" and step.args != ()
 
 
-def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     step = tree.node_at(f, cst.Call)
     if step is None:
         return None
@@ -306,7 +330,7 @@ def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
     rest = [s for s in body if not any(s is m for m in moving)]
     target_index = next(i for i, s in enumerate(rest) if s is body[target])
     new_body = rest[:target_index + 1] + moving + rest[target_index + 1:]
-    return tree.replace(block, block.with_changes(body=new_body))
+    return {block: block.with_changes(body=new_body)}
 
 
 # ---- ZL301: evaluation with autograd on -> wrap the loop (or statement) in torch.no_grad() --------
@@ -318,7 +342,7 @@ def _torch_name(tree: Tree) -> Optional[str]:
     return None
 
 
-def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
+def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     forward = tree.node_at(f, cst.Call)
     if forward is None:
         return None
@@ -345,7 +369,7 @@ def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[cst.Module]:
         body=cst.IndentedBlock(body=[inner]),
         leading_lines=target.leading_lines,
     )
-    return tree.replace(target, wrapped)
+    return {target: wrapped}
 
 
 def _yields(node: cst.CSTNode) -> bool:

@@ -172,7 +172,7 @@ class ZerolintServer(LanguageServer):
         from collections import Counter
 
         from ..fix.apply import _verified, fix_text
-        from ..fix.transforms import FIXES, Tree
+        from ..fix.transforms import FIXES, Tree, apply
 
         document = self.workspace.get_text_document(uri)
         text = document.source
@@ -184,15 +184,17 @@ class ZerolintServer(LanguageServer):
             return new_text if count and new_text != text else None
         found = [f for f, _ in self.findings.get(uri, [])]
         try:
-            module = FIXES[finding.code](Tree.parse(text), finding, [f for f in found if f.code == finding.code])
+            tree = Tree.parse(text)
+            plan = FIXES[finding.code](tree, finding, [f for f in found if f.code == finding.code])
+            new_text = apply(tree, plan).code if plan else None
         except Exception:
             return None
-        if module is None or module.code == text:
+        if new_text is None or new_text == text:
             return None
         before = Counter(f.code for f in found)
-        if not _verified(module.code, finding.code, before, display, config, path):
+        if not _verified(new_text, Counter([finding.code]), before, display, config, path):
             return None
-        return module.code
+        return new_text
 
 
 def _on_json_line(f):

@@ -19,6 +19,7 @@ class SemanticModel:
     def __init__(self, module: cst.Module, path: str = "<string>") -> None:
         self.module = module
         self.path = path
+        facts.clear_memo()
         interpreter = Interpreter(module)
         interpreter.run()
         self.imports = interpreter.imports

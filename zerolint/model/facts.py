@@ -132,14 +132,65 @@ class Expanded:
         return self.event.conditional or any(call.conditional for call in self.via)
 
 
+# Memo of top-level expansions: id(events) -> (events, len(events), depth, expanded, index).
+# Every rule and region query expands the same function bodies again and again (once per event of a
+# module-level body, which made the cost grow with the square of the file); the memo makes each body
+# expanded once. The list itself is kept in the entry, so its id cannot be reused while cached; an entry
+# whose list has grown since is recomputed. SemanticModel clears it for every file.
+_EXPAND_MEMO: dict = {}
+_INDEX_MEMO: dict = {}  # id(expanded) -> (expanded, len(expanded), event -> first index)
+
+
+def clear_memo() -> None:
+    _EXPAND_MEMO.clear()
+    _INDEX_MEMO.clear()
+
+
+def _memo_entry(events: list, depth: int) -> tuple:
+    key = (id(events), depth)
+    entry = _EXPAND_MEMO.get(key)
+    if entry is None or entry[0] is not events or entry[1] != len(events):
+        expanded = _expand(events, depth)
+        entry = (events, len(events), depth, expanded)
+        _EXPAND_MEMO[key] = entry
+    return entry
+
+
 def expand(events: list, depth: int = 4, _via: tuple = (), _seen: frozenset = frozenset()) -> list:
-    """Events in order, with each CALL replaced by the callee's events (recursively)."""
+    """Events in order, with each CALL replaced by the callee's events (recursively).
+
+    The result is shared (memoised): callers must not mutate it.
+    """
+    if _via or _seen:
+        return _expand(events, depth, _via, _seen)
+    return _memo_entry(events, depth)[3]
+
+
+def position_index(expanded: list) -> dict:
+    """event -> index of its first item in ``expanded`` (the item itself or a helper call leading to it)."""
+    entry = _INDEX_MEMO.get(id(expanded))
+    if entry is None or entry[0] is not expanded or entry[1] != len(expanded):
+        entry = (expanded, len(expanded), _index(expanded))
+        _INDEX_MEMO[id(expanded)] = entry
+    return entry[2]
+
+
+def _index(expanded: list) -> dict:
+    index: dict = {}
+    for i, item in enumerate(expanded):
+        index.setdefault(item.event, i)
+        for call in item.via:
+            index.setdefault(call, i)
+    return index
+
+
+def _expand(events: list, depth: int = 4, _via: tuple = (), _seen: frozenset = frozenset()) -> list:
     out: list = []
     for event in events:
         if event.kind == CALL:
             callee = event.data.get("callee")
             if callee is not None and depth > 0 and callee not in _seen:
-                out.extend(expand(callee.events, depth - 1, _via + (event,), _seen | {callee}))
+                out.extend(_expand(callee.events, depth - 1, _via + (event,), _seen | {callee}))
                 continue
         out.append(Expanded(event, _via))
     return out

@@ -14,6 +14,7 @@ import libcst as cst
 
 from . import facts as F
 from . import values as V
+from .libs.numpy_sklearn import sklearn_dataset
 from .names import ImportTable, dotted
 
 _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
@@ -978,8 +979,9 @@ class Interpreter:
             owner = parts[-2] if len(parts) >= 2 else ""
             if name == "from_pretrained" and ("Model" in owner or "For" in owner) \
                     or name.startswith("AutoModel") and name != "from_pretrained":
-                return V.Module(V.ModuleInfo(owner if name == "from_pretrained" else name, has_dropout_or_bn=True,
-                                             starts_in_training_mode=False))
+                head = owner if name == "from_pretrained" else name
+                return V.Module(V.ModuleInfo(head, has_dropout_or_bn=True, starts_in_training_mode=False,
+                                             internal_loss=_transformers_head_loss(head)))
             if name in ("AdamW", "Adafactor"):
                 value = V.Optimizer(qual, _number(_kw(kwargs, args, "lr", 1)))
                 self.emit(F.OPTIMIZER_NEW, node, optimizer=value)
@@ -1002,7 +1004,7 @@ class Interpreter:
         if qual == "argparse.ArgumentParser":
             return V.Namespace()
         if root == "sklearn" and len(parts) == 3 and parts[1] == "datasets":
-            return _sklearn_dataset(name, node)
+            return sklearn_dataset(name, node, bool(_bool_kw(node, "return_X_y")))
         if qual.endswith("model_selection.train_test_split") and args:
             return V.Seq(tuple(a for a in args for _ in range(2)))
         if root in ("bitsandbytes", "apex", "timm") and name in V.OPTIMIZERS:
@@ -1091,7 +1093,7 @@ class Interpreter:
     def _nn_constructor(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name in V.LOSS_FAMILY or name.endswith("Loss"):
             kw = tuple(sorted((k, v.value if isinstance(v, V.Number) else None) for k, v in kwargs.items()))
-            return V.Loss(qual, kw)
+            return V.Loss(qual, kw, reduction=_reduction(node))
         if name in V.CONTAINERS:
             self._check_sequence(node, args)
             return V.Module(_sequential(name, args))
@@ -1307,7 +1309,7 @@ class Interpreter:
     def _functional(self, qual: str, name: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name in V.LOSS_FAMILY or name.endswith("_loss") or name in ("cross_entropy", "binary_cross_entropy",
                                                                         "kl_div", "nll_loss"):
-            return self.loss(V.Loss(qual, functional=True), node, args, kwargs)
+            return self.loss(V.Loss(qual, functional=True, reduction=_reduction(node)), node, args, kwargs)
         if name == "one_hot":
             source = args[0] if args else None
             classes = _literal_int(_kw(kwargs, args, "num_classes", 1))
@@ -1467,6 +1469,23 @@ def _is_false(node: cst.BaseExpression) -> bool:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _transformers_head_loss(head: str) -> Optional[str]:
+    """The loss a transformers task head computes from ``labels``: cross-entropy for every classification,
+    token, language-modeling and seq2seq head (a model class ``...For<Task>``); None for bare encoders."""
+    return "ce" if "For" in head and "Regression" not in head else None
+
+
+def _reduction(node: cst.Call) -> Optional[str]:
+    """The literal ``reduction=`` of a loss call (legacy ``size_average=False`` means "sum")."""
+    for arg in node.args:
+        name = arg.keyword.value if arg.keyword is not None else None
+        if name == "reduction" and isinstance(arg.value, cst.SimpleString):
+            return arg.value.evaluated_value
+        if name == "size_average" and isinstance(arg.value, cst.Name) and arg.value.value == "False":
+            return "sum"
+    return None
 
 
 def _bool_kw(node: cst.Call, name: str) -> Optional[bool]:
@@ -1736,22 +1755,3 @@ def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
     if dest:
         default = kwargs.get("default")
         parser.defaults[dest] = V.CliDefault(default.value) if isinstance(default, V.Number) else default
-
-
-_SKLEARN_REGRESSION = {"fetch_california_housing", "load_diabetes", "make_regression", "load_boston",
-                       "load_linnerud", "make_friedman1", "make_friedman2", "make_friedman3"}
-_SKLEARN_CLASSIFICATION = {"load_iris", "load_digits", "load_breast_cancer", "load_wine", "make_classification",
-                           "make_blobs", "make_moons", "make_circles", "fetch_covtype", "make_gaussian_quantiles"}
-
-
-def _sklearn_dataset(name: str, node: cst.Call) -> Any:
-    if name in _SKLEARN_REGRESSION:
-        target = V.Tensor(dtype="float", continuous=True, value_range=_UNBOUNDED, origin=node)
-    elif name in _SKLEARN_CLASSIFICATION:
-        target = V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
-    else:
-        return None
-    data = V.Tensor(dtype="float", origin=node)
-    if name.startswith("make_") or _bool_kw(node, "return_X_y"):
-        return V.Seq((data, target))
-    return V.Bunch(data, target)

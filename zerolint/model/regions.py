@@ -19,10 +19,7 @@ _TRAINING_KINDS = (F.BACKWARD, F.STEP)
 
 def position(expanded: list, event: F.Event) -> int:
     """Index of ``event`` (or of the helper call that leads to it) in an expanded list; -1 if absent."""
-    for i, item in enumerate(expanded):
-        if item.event is event or event in item.via:
-            return i
-    return -1
+    return F.position_index(expanded).get(event, -1)
 
 
 def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:

@@ -64,6 +64,7 @@ class ModuleInfo:
     batch_first: Optional[bool] = None  # for recurrent layers (or models with one)
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
     compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
+    internal_loss: Optional[str] = None  # loss family a library model computes itself (transformers *For* heads)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Loss:
     functional: bool = False
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
+    reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
 
     @property
     def family(self) -> Optional[str]:

@@ -61,8 +61,9 @@ class TrainLoaderWithoutShuffle(Rule):
     summary = "a training DataLoader without shuffle=True or a sampler"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        classifies = any(e.data["loss"].family in ("ce", "ce_prob", "nll", "bce", "bce_logits")
-                         for e in model.events(F.LOSS))
+        families = ("ce", "ce_prob", "nll", "bce", "bce_logits")
+        classifies = any(e.data["loss"].family in families for e in model.events(F.LOSS)) or any(
+            getattr(e.data.get("module"), "internal_loss", None) in families for e in model.events(F.FORWARD))
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
             if classifies and loader.shuffled is False and loader.role == "train" and loader.dataset_role != "eval":

@@ -20,6 +20,23 @@ def _forwards(model: SemanticModel) -> Iterable[tuple[F.Event, str]]:
             yield event, region
 
 
+#: Routine names that mean "evaluate a data set" (not a one-sample `predict`/`infer` helper).
+_EVAL_ROUTINE_WORDS = {"eval", "evaluate", "evaluation", "test", "testing", "valid", "validate",
+                       "validation", "val", "dev", "holdout"}
+
+
+def _costly(event: F.Event) -> bool:
+    """Does autograd here cost something that matters: a loop over batches, a routine that evaluates a
+    data set, or a helper called from a loop? A one-sample `predict()` or a single forward printed after
+    `model.eval()` keeps a graph for one input and frees it at once."""
+    if event.loop is not None:
+        return True
+    fn = event.function
+    if any(site.event.loop is not None for site in fn.call_sites):
+        return True
+    return bool(set(regions.tokens(fn.name)) & _EVAL_ROUTINE_WORDS) and not fn.is_module
+
+
 @register
 class EvalWithoutNoGrad(Rule):
     code = "ZL301"
@@ -31,7 +48,7 @@ class EvalWithoutNoGrad(Rule):
         seen = set()
         for event, region in _forwards(model):
             key = (event.function, event.loop)
-            if key in seen or regions.is_grad_off(event):
+            if key in seen or regions.is_grad_off(event) or not _costly(event):
                 continue
             seen.add(key)
             yield Report(event.node, (

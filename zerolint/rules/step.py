@@ -252,6 +252,9 @@ class ImplausibleLearningRate(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         driven_by_hand = any(True for _ in model.events(F.LR_SET))
+        # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct.
+        summed = any(e.data["loss"].reduction == "sum" for e in model.events(F.LOSS)
+                     if isinstance(e.data.get("loss"), V.Loss))
         for event in model.events(F.OPTIMIZER_NEW):
             opt = event.data["optimizer"]
             name = opt.qualname.rsplit(".", 1)[-1]
@@ -260,7 +263,7 @@ class ImplausibleLearningRate(Rule):
                 continue
             if event.data.get("lr_from_cli") and event.conditional:
                 continue  # a --lr default shared by several optimizers, each chosen by another flag
-            if lr <= _LR_FLOOR and not driven_by_hand:
+            if lr <= _LR_FLOOR and not driven_by_hand and not summed:
                 yield Report(event.node, (
                     f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
                     "and the loss flat. Typical values are 1e-4 to 1e-2 (Adam) or 0.01 to 0.1 (SGD)."))
