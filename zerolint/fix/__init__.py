@@ -10,7 +10,7 @@ def is_fixable(code: str) -> bool:
 
 
 def fixable_keys(data, findings, parsed=None) -> frozenset:
-    """``Finding.key`` (line, column, code, cell) of the findings whose fix applies here (the transform has a plan).
+    """``Finding.key`` of the findings whose fix applies here (the transform has a plan).
 
     Plans are local (no whole-file transform), so this is linear in the file and its findings.
     Imports libcst; called only for files that have findings of a fixable code.
