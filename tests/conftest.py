@@ -1,4 +1,5 @@
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 RULE_PAGES = ROOT / "rules"
+
+#: A small training script with two findings: ZL101 (BCELoss on a Linear, line 9) and ZL201 (line 11).
+BUGGY_SCRIPT = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+    model = nn.Linear(4, 1)
+    criterion = nn.BCELoss()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(8, 4), torch.rand(8, 1)
+    for _ in range(3):
+        loss = criterion(model(x), y)
+        loss.backward()
+        opt.step()
+    """)
 
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Za-z0-9, ]+)")
 

@@ -8,22 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, BUGGY_SCRIPT
 from zerolint.diagnostic import JSON_KEYS
 
-BUGGY = textwrap.dedent("""\
-    import torch
-    from torch import nn
-
-    model = nn.Linear(4, 1)
-    criterion = nn.BCELoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 4), torch.rand(8, 1)
-    for _ in range(3):
-        loss = criterion(model(x), y)
-        loss.backward()
-        opt.step()
-    """)
+BUGGY = BUGGY_SCRIPT
 
 
 def run(*args, cwd=None):

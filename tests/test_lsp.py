@@ -2,7 +2,6 @@
 hover, codeAction, notebooks, config reload, shutdown."""
 import asyncio
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,9 @@ pytest.importorskip("pygls")
 from lsprotocol import types  # noqa: E402
 from pygls.lsp.client import LanguageClient  # noqa: E402
 
-BUGGY = textwrap.dedent("""\
-    import torch
-    from torch import nn
+from conftest import BUGGY_SCRIPT  # noqa: E402
 
-    model = nn.Linear(4, 1)
-    criterion = nn.BCELoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 4), torch.rand(8, 1)
-    for _ in range(3):
-        loss = criterion(model(x), y)
-        loss.backward()
-        opt.step()
-    """)
+BUGGY = BUGGY_SCRIPT
 FIXED_LOOP = BUGGY.replace("    loss = criterion", "    opt.zero_grad()\n    loss = criterion")
 
 

@@ -7,14 +7,13 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import FIXTURES, ROOT
+from conftest import FIXTURES, ROOT, BUGGY_SCRIPT
 from zerolint import codes, guard, runner
 from zerolint.cli import lint_command
 from zerolint.config import Config
@@ -22,19 +21,7 @@ from zerolint.engine import lint_source
 from zerolint.fix import fixable_keys
 from zerolint.fix.apply import fix_text
 
-BUGGY = textwrap.dedent("""\
-    import torch
-    from torch import nn
-
-    model = nn.Linear(4, 1)
-    criterion = nn.BCELoss()
-    opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    x, y = torch.randn(8, 4), torch.rand(8, 1)
-    for _ in range(3):
-        loss = criterion(model(x), y)
-        loss.backward()
-        opt.step()
-    """)
+BUGGY = BUGGY_SCRIPT
 BUGGY_FINDINGS = {("ZL101", 9), ("ZL201", 11)}
 CANNOT = guard.ANALYZE_PREFIX
 

@@ -8,31 +8,40 @@ from pathlib import Path
 from typing import Optional
 
 
+def _replace_via_temp(target: str, data: bytes, prepare=None) -> None:
+    """Write ``data`` to a temporary file beside ``target`` and rename it over ``target``.
+
+    ``prepare(tmp)`` runs before the rename (mode, owner); an OSError anywhere leaves the target
+    untouched and the temporary file removed.
+    """
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".zerolint-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if prepare is not None:
+            prepare(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_atomic(path: Path, text: str, keep_mode: bool = True) -> bool:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half of one.
 
     With ``keep_mode`` the file's permission bits are kept (for fixes of users' files). Returns
     False, leaving the target untouched, when anything fails.
     """
-    tmp = None
     try:
         mode = os.stat(path).st_mode & 0o7777 if keep_mode else None
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".zerolint-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
+        _replace_via_temp(os.path.abspath(path), text.encode("utf-8"),
+                          None if mode is None else lambda tmp: os.chmod(tmp, mode))
         return True
     except OSError:
         return False
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def rewrite_file(path: Path, data: bytes) -> Optional[str]:
@@ -49,27 +58,25 @@ def rewrite_file(path: Path, data: bytes) -> Optional[str]:
             return "it is read-only"
         if st.st_nlink > 1:
             return _in_place(target, data)
-        tmp = None
-        try:
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".zerolint-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+        in_place = []
+
+        def keep_mode_and_owner(tmp: str) -> None:
             os.chmod(tmp, stat.S_IMODE(st.st_mode))
             tmp_st = os.stat(tmp)
             if (tmp_st.st_uid, tmp_st.st_gid) != (st.st_uid, st.st_gid):
                 try:
                     os.chown(tmp, st.st_uid, st.st_gid)
                 except OSError:  # not ours to give away: write in place, the owner stays
-                    return _in_place(target, data)
-            os.replace(tmp, target)
-            tmp = None
-            return None
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                    in_place.append(True)
+                    raise
+
+        try:
+            _replace_via_temp(target, data, keep_mode_and_owner)
+        except OSError:
+            if in_place:
+                return _in_place(target, data)
+            raise
+        return None
     except OSError as exc:
         return exc.strerror or str(exc)
 

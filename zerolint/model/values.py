@@ -317,8 +317,11 @@ CLASSIFICATION_DATASETS = {
 }
 
 # Tokens in names that say a loader/loop/function is for evaluation.
-EVAL_WORDS = {"eval", "evaluate", "evaluation", "test", "testing", "valid", "validate",
-              "validation", "val", "dev", "predict", "prediction", "infer", "inference", "holdout"}
+#: Routines that run the model on a whole data set, and those that predict for given inputs.
+EVAL_ROUTINE_WORDS = {"eval", "evaluate", "evaluation", "test", "testing", "valid", "validate",
+                      "validation", "val", "dev", "holdout"}
+PREDICT_WORDS = {"predict", "prediction", "infer", "inference"}
+EVAL_WORDS = EVAL_ROUTINE_WORDS | PREDICT_WORDS
 TRAIN_WORDS = {"train", "training", "trn"}
 
 

@@ -20,11 +20,6 @@ def _forwards(model: SemanticModel) -> Iterable[tuple[F.Event, str]]:
             yield event, region
 
 
-#: Routine names that mean "evaluate a data set" (not a one-sample `predict`/`infer` helper).
-_EVAL_ROUTINE_WORDS = {"eval", "evaluate", "evaluation", "test", "testing", "valid", "validate",
-                       "validation", "val", "dev", "holdout"}
-
-
 def _costly(event: F.Event) -> bool:
     """Does autograd here cost something that matters: a loop over batches, a routine that evaluates a
     data set, or a helper called from a loop? A one-sample `predict()` or a single forward printed after
@@ -34,7 +29,7 @@ def _costly(event: F.Event) -> bool:
     fn = event.function
     if any(site.event.loop is not None for site in fn.call_sites):
         return True
-    return bool(set(regions.tokens(fn.name)) & _EVAL_ROUTINE_WORDS) and not fn.is_module
+    return bool(set(regions.tokens(fn.name)) & V.EVAL_ROUTINE_WORDS) and not fn.is_module
 
 
 @register
