@@ -164,7 +164,7 @@ class Interpreter:
             else:
                 value = None
             if value is None and param.default is not None and (args is not None or not sites):
-                value = self._quiet_eval(param.default)
+                value = self.quiet_eval(param.default)
             if isinstance(value, V.Loader) and value.role is None:
                 value = V.Loader(value.dataset, role_of_name(name), value.node)
             env[name] = value
@@ -172,7 +172,8 @@ class Interpreter:
             if isinstance(extra, cst.Param):
                 env[extra.name.value] = None
 
-    def _quiet_eval(self, node: cst.BaseExpression) -> Any:
+    def quiet_eval(self, node: cst.BaseExpression) -> Any:
+        """The value of an expression, recording no event (a default, a softmax's dim)."""
         saved = self.recording
         self.recording = False
         try:
@@ -696,9 +697,6 @@ class Interpreter:
         if handler is not None:
             return handler(self, recv, recv_text, method, node, args, kwargs)
         return None
-
-    def quiet_eval(self, node: cst.BaseExpression) -> Any:
-        return self._quiet_eval(node)
 
     def library_call(self, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         """A call of a library name (its qualified name): what ``libs`` says it returns and records."""
