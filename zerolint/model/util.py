@@ -131,3 +131,8 @@ def first_arg(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
 def nothing(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     """A package whose other names are known to return nothing the model follows."""
     return None
+
+
+def moved(ip, recv: Any, recv_text: Optional[str], method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """``criterion.to(device)``, ``scaler.cuda()``: the same object; any other method: nothing known."""
+    return recv if method in ("to", "cuda", "cpu") else None

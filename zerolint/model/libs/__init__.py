@@ -27,6 +27,9 @@ table              key                                              handler
 ``MODULE_BASES``   base-class qualified-name ending                 the framework of its subclasses
 ``DECORATORS``     qualified name of a decorator                    ``(node) -> True`` if it turns gradients off
 =================  ===============================================  ==============================================
+
+A few single facts the core needs are named constants of one module, re-exported below
+(``FORWARD_METHODS``, ``CHAIN_METHODS``, ``CLEARED_ATTRIBUTES``, ``KEY_STORES``, ...).
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from .. import values as V
 from ..names import dotted
 from ..naming import may_be_module
 from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
-                    number)
+                    moved, number)
 from .tensor import activation, softmax_event
 
 _RESHAPING = {"Flatten", "Unflatten", "Reshape", "Permute", "RepeatVector"}
@@ -233,11 +233,6 @@ def _module_method(ip, recv: V.Module, recv_text, method, node, args, kwargs) ->
     return None
 
 
-def _moved(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """criterion.to(device): the same object."""
-    return recv if method in ("to", "cuda", "cpu") else None
-
-
 def _module_attribute(ip, base: V.Module, name: str) -> Any:
     return base if name in ("module", "_orig_mod") else None  # DataParallel(model).module, compiled._orig_mod
 
@@ -264,7 +259,7 @@ PREFIXES = {
     "torch.nn.init": _init,
 }
 METHODS = dict.fromkeys(("eval", "train"), _mode)
-RECEIVERS = {(V.Module, "torch"): _module_method, V.Loss: _moved}
+RECEIVERS = {(V.Module, "torch"): _module_method, V.Loss: moved}
 ATTRIBUTES = {V.Module: _module_attribute}
 SET_ATTRIBUTES = {V.Module: _set_head}
 VALUE_CALLS = {V.Module: _call_module, V.Loss: _call_loss}

@@ -13,7 +13,7 @@ from .. import facts as F
 from .. import values as V
 from ..names import dotted
 from ..naming import SCALER_NAME, SCHEDULER_NAME, is_optimizer_name, last_name
-from ..util import PASS, kw, number
+from ..util import PASS, kw, moved, number
 
 
 def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
@@ -76,11 +76,6 @@ def _scale(ip, recv, recv_text, method, node, args, kwargs) -> Any:
     return PASS
 
 
-def _moved(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """scaler.to(device): the same object."""
-    return recv if method in ("to", "cuda", "cpu") else None
-
-
 KEY_STORES = dict.fromkeys(("lr", "learning_rate"), F.LR_SET)  # param_group["lr"] = ...: lr driven by hand
 CALLS = dict.fromkeys(("torch.GradScaler", "torch.amp.GradScaler", "torch.cuda.amp.GradScaler",
                        "torch.cpu.amp.GradScaler", "torch.amp.grad_scaler.GradScaler",
@@ -91,4 +86,4 @@ PREFIXES = {
 }
 SUFFIXES = {"xla_model.optimizer_step": _xla_step}
 METHODS = {"zero_grad": _zero_grad, "step": _step, "scale": _scale}
-RECEIVERS = {V.Scaler: _moved}
+RECEIVERS = {V.Scaler: moved}
