@@ -1,6 +1,7 @@
 """Keras (``keras.*`` and ``tensorflow.keras.*``, read, never imported): models, layers, compile/fit.
 
-Add a layer kind: a branch of ``_layer``; a whole group (``keras.<group>.*``): one entry in ``GROUPS``.
+Add a layer kind: a branch of ``_layer``; a whole group (``keras.<group>.*``): one entry in ``GROUPS``;
+a model method: one entry in ``MODEL_METHODS``.
 """
 from __future__ import annotations
 
@@ -141,38 +142,61 @@ def _keras(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
 
 
 # ------------------------------------------------------------------ model methods: add, compile, fit, predict
-def _model_method(ip, recv: V.Module, recv_text, method, node: cst.Call, args: list, kwargs: dict) -> Any:
-    info = recv.info
-    if method == "add" and args:
+def _add_layer(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    if args:
         _softmax_after_one_unit(ip, info, args[0], node)
         _add(info, args[0])
-    elif method == "compile":
-        loss_node = arg_node(node, "loss", 1)
-        loss = _loss_spec(ip.imports, loss_node) if loss_node is not None else None
-        info.compiled = (loss, node) if loss is not None else None
-        if loss is not None and ip.recording:
-            out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
-            event = F.Event(F.LOSS, node, ip.facts, ip.loop, ip.conditional, ip.grad_off,
-                            {"loss": loss, "input": out, "target": None, "input_node": None,
-                             "target_node": None})
-            ip.emit_existing(event)
-            info.loss_event = event
-    elif method in ("fit", "train_on_batch"):
-        x, y = kw(kwargs, args, "x", 0), kw(kwargs, args, "y", 1)
-        if info.loss_event is None and info.compiled is not None and ip.recording:
-            # compiled inside a helper (read as a summary): the loss is recorded where it was set
-            loss, compile_node = info.compiled
-            out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
-            info.loss_event = F.Event(F.LOSS, compile_node, ip.facts, ip.loop, ip.conditional,
-                                      ip.grad_off, {"loss": loss, "input": out, "target": None,
-                                                    "input_node": None, "target_node": None})
-            ip.emit_existing(info.loss_event)
-        event = info.loss_event
-        if event is not None and ip.recording:
-            event.data.update(target=y, data_node=node, fit_input=x)
-    elif method in ("predict", "predict_on_batch", "__call__"):
-        return V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
     return None
+
+
+def _compile(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """model.compile(loss=...): the LOSS event, against the model's output."""
+    loss_node = arg_node(node, "loss", 1)
+    loss = _loss_spec(ip.imports, loss_node) if loss_node is not None else None
+    info.compiled = (loss, node) if loss is not None else None
+    if loss is not None and ip.recording:
+        out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+        event = F.Event(F.LOSS, node, ip.facts, ip.loop, ip.conditional, ip.grad_off,
+                        {"loss": loss, "input": out, "target": None, "input_node": None,
+                         "target_node": None})
+        ip.emit_existing(event)
+        info.loss_event = event
+    return None
+
+
+def _fit(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """model.fit(x, y): the targets of the compiled loss."""
+    x, y = kw(kwargs, args, "x", 0), kw(kwargs, args, "y", 1)
+    if info.loss_event is None and info.compiled is not None and ip.recording:
+        # compiled inside a helper (read as a summary): the loss is recorded where it was set
+        loss, compile_node = info.compiled
+        out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+        info.loss_event = F.Event(F.LOSS, compile_node, ip.facts, ip.loop, ip.conditional,
+                                  ip.grad_off, {"loss": loss, "input": out, "target": None,
+                                                "input_node": None, "target_node": None})
+        ip.emit_existing(info.loss_event)
+    event = info.loss_event
+    if event is not None and ip.recording:
+        event.data.update(target=y, data_node=node, fit_input=x)
+    return None
+
+
+def _predict(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    return V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+
+
+# Keras model methods: name -> (ip, model info, method, node, args, kwargs) -> value.
+MODEL_METHODS = {
+    "add": _add_layer,
+    "compile": _compile,
+    **dict.fromkeys(("fit", "train_on_batch"), _fit),
+    **dict.fromkeys(("predict", "predict_on_batch", "__call__"), _predict),
+}
+
+
+def _model_method(ip, recv: V.Module, recv_text, method, node: cst.Call, args: list, kwargs: dict) -> Any:
+    handler = MODEL_METHODS.get(method)
+    return handler(ip, recv.info, method, node, args, kwargs) if handler is not None else None
 
 
 # ------------------------------------------------------------------ arguments: activations, initializers, losses

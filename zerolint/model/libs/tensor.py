@@ -2,7 +2,7 @@
 
 Add a factory: one entry in ``FACTORIES`` (``torch.<name>``). An activation function is one name in
 ``values.ACTIVATION_FUNCTIONS`` (it is callable as ``torch.<name>``, ``torch.special.<name>``,
-``F.<name>`` and as a tensor method). A tensor method: a branch of ``tensor_method``.
+``F.<name>`` and as a tensor method). A tensor method: one entry in ``TENSOR_METHODS``.
 """
 from __future__ import annotations
 
@@ -186,41 +186,84 @@ def _cast(t: V.Tensor, dtype: Optional[str], node: cst.CSTNode) -> V.Tensor:
     return t.but(dtype=dtype, origin=node)
 
 
-def tensor_method(ip, t: V.Tensor, recv_text, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
-    if method in V.SHAPE_ONLY_METHODS:
-        if method in ("to", "type") or method == "to":
-            cast = dtype_of_args(ip, node)
-            if cast is not None:
-                return _cast(t, cast, node)
-        if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
-            return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
-        return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node,
-                     dim_names=None)
-    if method in V.FLOAT_CASTS:
-        return _cast(t, "float", node)
-    if method in V.INT_CASTS:
-        return _cast(t, "int", node)
-    if method in ("type", "astype"):
+def _shape_only(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    """view / reshape / permute / detach / to(...): the same kind of tensor (``.to(dtype)`` casts)."""
+    if method == "to":
         cast = dtype_of_args(ip, node)
-        return _cast(t, cast, node) if cast else t.but(origin=node)
-    kind = V.ACTIVATION_FUNCTIONS.get(method)
-    if kind is not None and method not in ("matmul", "mm", "bmm"):
-        if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
-            softmax_event(ip, node, t, node.args[0].value if node.args else None, bool(node.args))
-        return t.but(activation=kind, origin=node, encoding=None, loss_graph=False,
-                     value_range=activation_range(kind, t.value_range))
-    if method in ("argmax", "max") and (node.args or method == "argmax"):
-        ip.emit(F.ARGMAX, node, input=t)
-        indices = V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
-        return indices if method == "argmax" else V.Seq((t.but(origin=node), indices))
-    if method in ("sum", "mean") and t.value_range is not None:
-        lo, hi = t.value_range
-        unbounded = float("inf")
-        rng = (lo, hi) if method == "mean" else ((0.0, unbounded) if lo >= 0 else (-unbounded, unbounded))
-        return V.Tensor(dtype="float", continuous=t.continuous, value_range=rng, origin=node)
-    if method in ("round", "floor", "ceil", "sign"):
-        return t.but(continuous=False, origin=node)
-    return None
+        if cast is not None:
+            return _cast(t, cast, node)
+    if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
+        return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
+    return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node,
+                 dim_names=None)
+
+
+def _to_float(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return _cast(t, "float", node)
+
+
+def _to_int(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return _cast(t, "int", node)
+
+
+def _type(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    cast = dtype_of_args(ip, node)
+    return _cast(t, cast, node) if cast else t.but(origin=node)
+
+
+def _activation_method(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    kind = V.ACTIVATION_FUNCTIONS[method]
+    if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
+        softmax_event(ip, node, t, node.args[0].value if node.args else None, bool(node.args))
+    return t.but(activation=kind, origin=node, encoding=None, loss_graph=False,
+                 value_range=activation_range(kind, t.value_range))
+
+
+def _argmax_method(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    if not (node.args or method == "argmax"):
+        return None  # t.max(): a value, not indices
+    ip.emit(F.ARGMAX, node, input=t)
+    indices = V.Tensor(dtype="int", encoding=V.INDICES, origin=node)
+    return indices if method == "argmax" else V.Seq((t.but(origin=node), indices))
+
+
+def _reduce(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    if t.value_range is None:
+        return None
+    lo, hi = t.value_range
+    unbounded = float("inf")
+    rng = (lo, hi) if method == "mean" else ((0.0, unbounded) if lo >= 0 else (-unbounded, unbounded))
+    return V.Tensor(dtype="float", continuous=t.continuous, value_range=rng, origin=node)
+
+
+def _rounded(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return t.but(continuous=False, origin=node)
+
+
+def _disjoint(*tables: dict) -> dict:
+    merged: dict = {}
+    for table in tables:
+        assert not merged.keys() & table.keys(), sorted(merged.keys() & table.keys())
+        merged.update(table)
+    return merged
+
+
+# Tensor methods: name -> (ip, tensor, method, node) -> value. A method not here returns nothing known.
+TENSOR_METHODS = _disjoint(
+    dict.fromkeys(V.SHAPE_ONLY_METHODS, _shape_only),
+    dict.fromkeys(V.FLOAT_CASTS, _to_float),
+    dict.fromkeys(V.INT_CASTS, _to_int),
+    dict.fromkeys(("type", "astype"), _type),
+    dict.fromkeys((m for m in V.ACTIVATION_FUNCTIONS if m not in ("matmul", "mm", "bmm")), _activation_method),
+    dict.fromkeys(("argmax", "max"), _argmax_method),
+    dict.fromkeys(("sum", "mean"), _reduce),
+    dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
+)
+
+
+def tensor_method(ip, t: V.Tensor, recv_text, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    handler = TENSOR_METHODS.get(method)
+    return handler(ip, t, method, node) if handler is not None else None
 
 
 def backward(ip, recv, recv_text, method, node, args, kwargs) -> Any:
