@@ -36,26 +36,23 @@ from __future__ import annotations
 from typing import Any, Callable, Optional
 
 from .. import values as V
+from ..util import PASS  # noqa: F401 - a METHODS handler's "not mine": the receiver's table decides
 from . import hf, keras, lightning, numpy_sklearn, stdlib, tensor, torch_data, torch_nn, torch_optim, torchvision
 
-from ..util import PASS  # noqa: F401 - a METHODS handler's "not mine": the receiver's table decides
-
 LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, lightning, hf, keras, numpy_sklearn, stdlib)
-_TABLES = ("CALLS", "PREFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES", "SUBSCRIPTS",
-           "VALUE_CALLS", "MODULE_BASES", "DECORATORS")
+_TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
+           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS")
 
 
 def _merge(libraries: tuple) -> dict:
     merged: dict = {name: {} for name in _TABLES}
-    suffixes: list = []
     for lib in libraries:
         for name in _TABLES:
             for key, handler in getattr(lib, name, {}).items():
                 if key in merged[name]:
                     raise RuntimeError(f"{name}[{key!r}] declared twice ({lib.__name__})")
                 merged[name][key] = handler
-        suffixes.extend(getattr(lib, "SUFFIXES", {}).items())
-    merged["SUFFIXES"] = tuple(suffixes)
+    merged["SUFFIXES"] = tuple(merged["SUFFIXES"].items())  # tried in order
     return merged
 
 
