@@ -17,8 +17,8 @@ SAMPLE = [
     Finding("a dir/train.py", 9, 1, 10, 4, "ZL301", "eval-without-no-grad", "warning", "forward pass, with grad"),
     Finding("b.py", 1, 1, 1, 2, "ZL000", "unreadable-source", "error", "syntax error, file not linted: x"),
 ]
-FIXTURE_ARGS = ["fixtures/zl201_missing_zero_grad.py", "fixtures/zl301_eval_with_grad.py",
-                "fixtures/seed002_bce_without_sigmoid.py", "fixtures/zl202_step_before_backward.py"]
+FIXTURE_ARGS = ["fixtures/step/zl201_missing_zero_grad.py", "fixtures/evaluation/zl301_eval_with_grad.py",
+                "fixtures/seeds/bce_without_sigmoid.py", "fixtures/step/zl202_step_before_backward.py"]
 
 
 def run(*args, cwd=ROOT):
@@ -123,12 +123,12 @@ def test_sarif_structure_and_rule_help():
 
 
 def test_sarif_end_to_end_uses_relative_paths(tmp_path):
-    proc = run("--format", "sarif", str(FIXTURES / "zl201_missing_zero_grad.py"))
+    proc = run("--format", "sarif", str(FIXTURES / "step/zl201_missing_zero_grad.py"))
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     check_sarif(doc)
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]}
-    assert uris == {"fixtures/zl201_missing_zero_grad.py"}
+    assert uris == {"fixtures/step/zl201_missing_zero_grad.py"}
 
 
 @pytest.mark.parametrize("fmt", ["json", "json-lines", "sarif", "github"])
