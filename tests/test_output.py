@@ -10,6 +10,7 @@ from conftest import FIXTURES, ROOT
 from zerolint.diagnostic import JSON_KEYS, Finding
 from zerolint.output import FORMATS, MACHINE, statistics
 from zerolint.output.github import annotation, escape_data, escape_property
+from zerolint.codes import RUNTIME_CODES
 from zerolint.rules import all_rules
 
 SAMPLE = [
@@ -113,7 +114,8 @@ def test_sarif_structure_and_rule_help():
     doc = json.loads(FORMATS["sarif"](SAMPLE))
     check_sarif(doc)
     rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
-    assert set(rules) == {"ZL000", *all_rules()}
+    assert set(rules) == {"ZL000", *all_rules(), *RUNTIME_CODES}  # runtime codes: --confirm findings
+    assert "helpUri" not in rules["ZL901"] and rules["ZL901"]["defaultConfiguration"]["level"] == "warning"
     assert rules["ZL101"]["name"] == "bce-on-logits"
     assert rules["ZL101"]["help"]["markdown"].startswith("# ZL101: bce-on-logits")
     assert "Flags `nn.BCELoss`" in rules["ZL101"]["fullDescription"]["text"]
