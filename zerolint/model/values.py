@@ -141,6 +141,13 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Named fields: a dict with string keys, a SimpleNamespace, a dataclass-like config (filled as stores run)."""
+
+    fields: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class Bunch:
     """An sklearn dataset: .data and .target."""
 
