@@ -428,7 +428,9 @@ class Interpreter:
             return V.Seq((None, self._element(value.inner)))
         if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
             item = self.summary(value.dataset.cls.methods["__getitem__"], [None], {})
-            return item if isinstance(item, (V.Seq, V.Tensor)) else None
+            if isinstance(item, V.Seq):  # the default collate stacks each field: a scalar item becomes (N,)
+                return V.Seq(tuple(_batched(i) for i in item.items), item.is_list)
+            return _batched(item) if isinstance(item, V.Tensor) else None
         return _element_of(value)
 
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
@@ -668,6 +670,10 @@ class Interpreter:
         if callee is None and text == "dict" and not any(a.star for a in node.args) and \
                 (not args or len(args) == 1 and isinstance(args[0], V.Record)):
             return V.Record({**(args[0].fields if args else {}), **kwargs})
+        if callee is None and text in ("int", "float") and len(args) == 1 and not kwargs:
+            if isinstance(args[0], V.Number) and isinstance(args[0].value, (int, float)):
+                return V.Number(int(args[0].value) if text == "int" else float(args[0].value))
+            return V.Scalar(text) if not isinstance(args[0], (V.Seq, V.Record)) else None
         if callee is None and text is not None and text == "enumerate" and args:
             return _Enumerate(args[0])
         return None
@@ -802,6 +808,12 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "items", ())
         object.__setattr__(self, "is_list", False)
         object.__setattr__(self, "inner", inner)
+
+
+def _batched(item: Any) -> Any:
+    if isinstance(item, V.Tensor) and item.shape is not None:
+        return item.but(shape=(None,) + item.shape)
+    return item
 
 
 def _element_of(value: Any) -> Any:

@@ -185,6 +185,13 @@ class Number:
 
 
 @dataclass(frozen=True)
+class Scalar:
+    """A Python number whose value is unknown (``int(row["label"])``): "int" or "float"."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class Instance:
     """An instance of a (non-Module) class defined in this file."""
 

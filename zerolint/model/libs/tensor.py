@@ -129,6 +129,10 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
     name = _name(qual)
     if name in ("tensor", "as_tensor") and names_uint8(ip, node):
         return byte_tensor(node)
+    if name in ("tensor", "as_tensor") and args and isinstance(args[0], (V.Scalar, V.Number)):
+        kind = args[0].kind if isinstance(args[0], V.Scalar) else "int" if isinstance(args[0].value, int) else "float"
+        rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else None
+        return V.Tensor(dtype=dtype_of_args(ip, node) or kind, shape=(), value_range=rng, origin=node)  # a 0-d tensor
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
@@ -372,6 +376,9 @@ def _subscript(ip, base: V.Tensor, e: cst.Subscript) -> Any:
         ip.emit(F.LAST_STEP, e, batch_first=base.batch_first)
     slices_only = all(isinstance(el.slice, cst.Slice) for el in e.slice)
     shape = tuple(None for _ in base.shape) if slices_only and base.shape else None
+    if base.shape is not None and len(base.shape) == 1 and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index) \
+            and not isinstance(ip.quiet_eval(e.slice[0].slice.value), (V.Tensor, V.Seq)):
+        shape = ()  # labels[idx]: one element of a 1-D array
     return base.but(units=None, shape=shape, origin=e, padded=False)
 
 
