@@ -9,6 +9,9 @@
 - Nothing else changes: tensor sizes, values and shapes are the script's own, so every runtime
   observation is one the script as written would show (a shrunk ``randn(300, 5)`` once left a
   validation slice empty and its mean NaN).
+- ``name += value`` becomes ``name = __zerolint_iadd__(LINE, name, value)``: the probe's
+  ``operator.iadd`` (the very operation ``+=`` performs), which first notes whether ``value`` still
+  holds an autograd graph and whether ``name`` already did (ZL207, a running total of losses).
 - ``download=<anything>`` becomes ``download=False``: a dataset that is not on disk makes the run
   unreached with that reason instead of touching the network (which is off in the child anyway).
 
@@ -23,6 +26,7 @@ import libcst as cst
 
 CAP = "__zerolint_cap__"
 WHILE_CAP = "__zerolint_while__"
+IADD = "__zerolint_iadd__"
 _TRAINING_CALLS = {"backward", "step", "zero_grad", "fit", "train_on_batch", "forward"}
 _WRAPPERS = {"enumerate", "tqdm", "trange", "iter"}
 
@@ -31,7 +35,8 @@ def shrink_source(source: str) -> str:
     """The shrunk copy's source; loop caps take effect through the probe's ``__zerolint_cap__``."""
     module = cst.parse_module(source)
     defined = {node.name.value for node in _function_defs(module)}
-    return module.visit(_Shrinker(defined)).code
+    wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+    return wrapper.visit(_Shrinker(defined)).code
 
 
 def _function_defs(module: cst.Module) -> list:
@@ -71,6 +76,8 @@ class _LoopBody(cst.CSTVisitor):
 
 
 class _Shrinker(cst.CSTTransformer):
+    METADATA_DEPENDENCIES = (cst.metadata.PositionProvider,)
+
     def __init__(self, defined: set) -> None:
         self.defined = defined
         self.whiles = 0
@@ -92,6 +99,16 @@ class _Shrinker(cst.CSTTransformer):
         if not check.hit:
             return updated
         return updated.with_changes(iter=_cap(updated.iter))
+
+    def leave_AugAssign(self, original: cst.AugAssign, updated: cst.AugAssign):
+        if not isinstance(updated.operator, cst.AddAssign) or not isinstance(updated.target, cst.Name):
+            return updated
+        line = self.get_metadata(cst.metadata.PositionProvider, original).start.line
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        call = cst.Call(func=cst.Name(IADD), args=[
+            cst.Arg(cst.Integer(str(line)), comma=comma), cst.Arg(cst.Name(updated.target.value), comma=comma),
+            cst.Arg(updated.value)])
+        return cst.Assign(targets=[cst.AssignTarget(updated.target)], value=call)
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         return updated.with_changes(args=[_no_download(arg) for arg in updated.args])
