@@ -155,6 +155,10 @@ SCRIPT = textwrap.dedent("""\
             init_opt.zero_grad()
             F.cross_entropy(model(x), y).backward()
             init_opt.step()
+
+
+    def never_called():
+        return torch.zeros(1)  # not run
     """)
 REFUTED_STATIC = textwrap.dedent("""\
     import torch
@@ -262,7 +266,8 @@ def observations(tmp_path_factory):
 
     script = tmp_path_factory.mktemp("more_checks") / "facts.py"
     script.write_text(SCRIPT)
-    run = run_script(script, device="cpu", timeout=120)
+    # every line marked: the copy reports each one that runs, and still computes what the script does
+    run = run_script(script, device="cpu", timeout=120, lines=range(1, SCRIPT.count("\n") + 1))
     assert run.failure is None and run.observations.get("status") == "finished", run
     return run.observations
 
@@ -352,9 +357,27 @@ def test_a_finding_without_observation_gets_the_true_reason(observations, status
     assert confirmation["status"] == status and words in confirmation["evidence"], confirmation
 
 
-def test_the_run_records_the_lines_that_ran_and_untraced_frameworks(observations):
+def test_the_run_records_the_marked_lines_that_ran_and_untraced_frameworks(observations):
     lines = SCRIPT.splitlines()
     ran = set(observations["ran_lines"])
     inside_evaluate = next(n for n, text in enumerate(lines, 1) if "net.eval()" in text)
-    assert inside_evaluate in ran and len(lines) in ran
+    last_step = next(n for n, text in enumerate(lines, 1) if "init_opt.step()" in text)
+    assert inside_evaluate in ran and last_step in ran and len(lines) not in ran  # never_called()
     assert observations["frameworks"] == []
+
+
+def test_marked_lines_keep_their_place_docstrings_and_future_imports():
+    from zerolint.confirm.shrink import shrink_source
+
+    source = ('"""Doc."""\nfrom __future__ import annotations\nfor b in batches:\n    out = model(b,\n'
+              '                b)\nif out: y = 2\n\n\ndef f():\n    """Doc."""\n    return 1\n')
+    shrunk = shrink_source(source, marks=range(1, 12))
+    lines = shrunk.splitlines()
+    assert len(lines) == len(source.splitlines())
+    assert lines[0] == '"""Doc."""' and lines[1] == "from __future__ import annotations"
+    assert lines[2].startswith("for b in __zerolint_at__(3, 3, ")
+    assert lines[3].startswith("    __zerolint_ran__(4, 5); out = model(b,")
+    assert lines[5] == "if __zerolint_at__(6, 6, out): __zerolint_ran__(6, 6); y = 2"
+    assert lines[9] == '    """Doc."""' and lines[10] == "    __zerolint_ran__(11, 11); return 1"
+    assert shrink_source(source) == shrink_source(source, marks=())  # nothing marked: nothing added
+    assert "__zerolint_ran__" not in shrink_source(source)

@@ -76,7 +76,7 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
         path, display, findings = item
         if progress:
             progress(display)
-        run = run_script(path, device=device, timeout=timeout, steps=steps)
+        run = run_script(path, device=device, timeout=timeout, steps=steps, lines=[f.line for f in findings])
         if run.failure and not findings:  # nothing to attach the reason to: say it here
             sys.stderr.write(f"zerolint: {display}: not confirmed: {run.failure}\n")
         return _place(run, path, display, findings, steps)
