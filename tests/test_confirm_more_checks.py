@@ -7,8 +7,9 @@ Its refuted lines include static findings that the run refutes (ZL109 on an impl
 resolves to the classes; ZL209 on an Adam rate the script lowers before training; ZL402 on a padded
 batch whose last step is real for every sequence, or padded on the left) and correct lines of the same
 form. ``REFUTED_STATIC`` goes through the CLI: static findings of ZL501, ZL111 and ZL405 that the run
-refutes (constant weights whose rows random biases pull apart; a single-unit softmax taken over the
-batch; a layout the names call time-first whose dim 0 matches the targets).
+refutes (a constant weight the script re-initializes at random, and the output layer behind it,
+whose rows then learn apart; a single-unit softmax taken over the batch; a layout the names call
+time-first whose dim 0 matches the targets).
 
 For ZL108, ZL112, ZL205, ZL207, ZL303, ZL305 and ZL404 the refuted case is a correct line of the same
 form, not a static finding: those rules read the very facts the run observes from the code (the target
@@ -17,6 +18,7 @@ values and the output units, the producer of the loss input, the order of the ca
 refutes would be a false positive of the static rule, which its own tests rule out.
 
 ``CLEAN`` is a correct script that goes through every instrumented call: no finding at all.
+``UNSCALED``: ZL404 confirmed on its forward, without ZL907 repeating it there.
 """
 import json
 import re
@@ -42,6 +44,8 @@ SCRIPT = textwrap.dedent("""\
         nn.L1Loss()(one(x), torch.rand(16, 1) * 100)  # check: ZL108 refuted
         F.binary_cross_entropy_with_logits(one(x), torch.rand(16, 1) * 100)  # check: ZL108 confirmed
         F.binary_cross_entropy_with_logits(one(x), torch.randint(0, 2, (16, 1)).float())  # check: ZL108 refuted
+        F.binary_cross_entropy_with_logits(one(x), torch.randint(50, 500, (16, 1)).float())  # check: ZL108 confirmed
+        F.cross_entropy(head(x), y)  # check: ZL108 refuted
         try:
             F.mse_loss(head(x), y)  # check: ZL108 confirmed
         except RuntimeError:
@@ -133,6 +137,11 @@ SCRIPT = textwrap.dedent("""\
     net404 = nn.Linear(4, 3)
     net404(torch.randint(0, 256, (16, 4)).float())  # check: ZL404 confirmed
     net404(torch.randint(0, 256, (16, 4)).float() / 255)  # check: ZL404 refuted
+    try:
+        net404(torch.randint(0, 256, (16, 4), dtype=torch.uint8))  # check: ZL404 confirmed
+    except RuntimeError:
+        pass
+    nn.Embedding(300, 3)(torch.randint(0, 300, (16, 4)))  # check: ZL404 refuted
     seq_len, batch_size = 7, 16
     gru_bf, gru_tf, cls = nn.GRU(4, 6, batch_first=True), nn.GRU(4, 6), nn.Linear(6, 3)
     for _ in range(2):
@@ -149,7 +158,10 @@ SCRIPT = textwrap.dedent("""\
     sym[2].weight.data.fill_(0.1)  # check: ZL501 confirmed
     broken = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
     nn.init.constant_(broken[0].weight, 0.3)  # check: ZL501 refuted
-    for model in (sym, broken):
+    broken[0].reset_parameters()
+    tilted = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+    nn.init.constant_(tilted[0].weight, 0.3)  # check: ZL501 confirmed
+    for model in (sym, broken, tilted):
         init_opt = torch.optim.SGD(model.parameters(), lr=0.5)
         for _ in range(2):
             init_opt.zero_grad()
@@ -169,7 +181,7 @@ REFUTED_STATIC = textwrap.dedent("""\
     fc1, fc2 = nn.Linear(4, 8), nn.Linear(8, 3)
     nn.init.constant_(fc1.weight, 0.3)
     nn.init.constant_(fc2.weight, 0.2)
-    net = nn.Sequential(fc1, nn.Tanh(), fc2)
+    net = nn.Sequential(fc1, nn.Tanh(), fc2); fc1.reset_parameters()
     lonely = nn.Sequential(nn.Linear(4, 1), nn.Softmax(dim=0))
     opt = torch.optim.SGD(net.parameters(), lr=0.5)
     seq_len, batch_size, n_features = 16, 5, 4
@@ -247,6 +259,20 @@ CLEAN = textwrap.dedent("""\
             accuracy = (probs.argmax(dim=1) == labels).float().mean().item()
             kl = F.kl_div(F.log_softmax(mlp(pixels), dim=-1), probs, reduction="batchmean")
     """)
+UNSCALED = textwrap.dedent("""\
+    import torch
+    from torch import nn
+
+    features = torch.rand(256, 20) * 1000
+    labels = torch.randint(0, 2, (256,))
+    model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    for epoch in range(5):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(features), labels)
+        loss.backward()
+        opt.step()
+    """)
 
 NEW_CODES = ("ZL108", "ZL109", "ZL111", "ZL112", "ZL205", "ZL207", "ZL209", "ZL303", "ZL305", "ZL402", "ZL404",
              "ZL405", "ZL501")
@@ -294,8 +320,9 @@ def cli_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("more_cli")
     (folder / "refuted.py").write_text(REFUTED_STATIC)
     (folder / "clean.py").write_text(CLEAN)
+    (folder / "unscaled.py").write_text(UNSCALED)
     proc = subprocess.run([sys.executable, "-m", "zerolint", "--confirm", "--device", "cpu", "--no-cache",
-                           "--confirm-timeout", "120", "--format", "json", "refuted.py", "clean.py"],
+                           "--confirm-timeout", "120", "--format", "json", "refuted.py", "clean.py", "unscaled.py"],
                           capture_output=True, text=True, cwd=folder, timeout=300)
     assert proc.returncode in (0, 1), proc.stderr
     return json.loads(proc.stdout)
@@ -305,6 +332,12 @@ def test_static_findings_the_run_refutes(cli_run):
     got = {(r["code"], r["line"], r["confirmation"]["status"]) for r in cli_run if r["path"].endswith("refuted.py")}
     assert got == {("ZL501", 7, "refuted"), ("ZL501", 8, "refuted"), ("ZL111", 10, "refuted"),
                    ("ZL405", 35, "refuted")}
+
+
+def test_a_runtime_finding_of_the_same_fact_as_a_static_one_is_not_repeated(cli_run):
+    """ZL907 (first-batch inputs beyond |x| 50) is ZL404's fact: ZL404's check confirms it instead."""
+    got = [(r["code"], r["line"], r["confirmation"]["status"]) for r in cli_run if r["path"].endswith("unscaled.py")]
+    assert ("ZL404", 10, "confirmed") in got and not [g for g in got if g[0] == "ZL907"], got
 
 
 def test_correct_script_gets_no_finding(cli_run):

@@ -95,12 +95,17 @@ def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
     except (OSError, ValueError):
         lines = []
     known = {(f.code, f.line) for f in findings}
+    # a runtime-only finding that repeats a static one on its line (ZL907 input-scale is ZL404's fact)
+    known |= {(runtime, line) for runtime, static in _SAME_FACT.items() for code, line in known if code == static}
     placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
     if not targets:
         extra = crash_finding(run, display, lines, _static_codes())
         if extra is not None and (extra.code, extra.line) not in known:
             placed.append(extra)
     return placed
+
+
+_SAME_FACT = {"ZL907": "ZL404"}  # runtime-only code -> the static code whose check observes the same fact
 
 
 def _static_codes() -> dict:

@@ -313,10 +313,12 @@ def _zl108(obs: dict, line: int) -> Verdict:
         if one_hot or shape == inp:
             return REFUTED, f"{entry['kind']} received one target per output ({dtype}, shape {shape})"
         return REFUTED, f"{entry['kind']} received targets {_fmt(lo)}..{_fmt(hi)} for outputs of shape {inp}: one unit"
-    if not integral and (lo < 0 or hi > 1):
-        return CONFIRMED, (f"{entry['kind']} received continuous targets in [{_fmt(lo)}, {_fmt(hi)}] ({dtype}): "
+    floating = dtype is not None and ("float" in dtype or "half" in dtype or "double" in dtype)
+    if floating and (lo < 0 or hi > 1):  # read as probabilities (BCE, soft-label CE), they are values
+        kind = "continuous" if not integral else "whole-number"
+        return CONFIRMED, (f"{entry['kind']} received {kind} {dtype} targets in [{_fmt(lo)}, {_fmt(hi)}]: "
                            f"regression values, not classes or probabilities{raised}")
-    what = "class indices" if integral and not (lo >= 0 and hi <= 1) else "targets"
+    what = "class indices" if not floating else "targets"
     return REFUTED, f"{entry['kind']} received {what} in [{_fmt(lo)}, {_fmt(hi)}] ({dtype})"
 
 
@@ -389,7 +391,8 @@ def _zl207(obs: dict, line: int) -> Verdict:
     return REFUTED, f"`+=` here added values without an autograd graph in all {entry['calls']} runs"
 
 
-#: Update-to-weight ratio per step (RMS of the update over RMS of the weights, median weight tensor).
+#: Update-to-weight ratio per step (RMS of the update over RMS of the weights, of the weight tensor
+#: that moved most).
 #: Healthy training sits near 1e-3; Adam at lr >= 0.1 moves each weight by about lr, a quarter or more
 #: of a default-initialized weight, and at lr <= 1e-7 by about 1e-6 of it.
 _RATIO_HIGH, _RATIO_LOW = 0.25, 1e-5
@@ -464,8 +467,10 @@ def _zl404(obs: dict, line: int) -> Verdict:
     if entry is None or "input_dtype" not in entry:
         return None
     if "input_peak" not in entry:
-        return REFUTED, f"`{entry['module']}` received {entry['input_dtype']} inputs (ids or indices, not features)"
+        return None
     peak, std = entry["input_peak"], entry["input_std"]
+    if entry["input_dtype"] != "uint8" and not entry.get("input_floating", True):
+        return REFUTED, f"`{entry['module']}` received {entry['input_dtype']} inputs: ids or indices, not features"
     if peak > _SCALE_LIMIT:
         return CONFIRMED, (f"`{entry['module']}` received inputs up to |x| = {peak:.4g} (std {std:.3g}) in its "
                            "first forwards here: unscaled")
@@ -495,14 +500,17 @@ def _zl501(obs: dict, line: int) -> Verdict:
     if entry is None:
         return None
     shape = entry["shape"]
+    spread = f"{entry.get('spread', 0.0):.2g}"
     if entry["stepped_identical"]:
-        return CONFIRMED, (f"the rows (units) of the {shape} weight set here were identical after init and still "
-                           f"identical after {entry['steps']} optimizer steps: the units stay copies of one")
+        return CONFIRMED, (f"the rows (units) of the {shape} weight set here were identical after init and, after "
+                           f"{entry['steps']} optimizer steps, still (near) copies of one unit (row spread {spread}; "
+                           "a random init spreads about 1)")
     if entry["stepped"]:
-        return REFUTED, (f"the rows of the {shape} weight set here were identical after init, but differed after "
-                         f"{entry['steps']} optimizer steps: the symmetry was broken (biases or neighbouring layers)")
+        return REFUTED, (f"the rows of the {shape} weight set here were identical after init, but after "
+                         f"{entry['steps']} optimizer steps they differ as a random init's do (row spread {spread})")
     if not entry["identical_now"]:
-        return REFUTED, f"the rows of the {shape} weight set here differ by the end of the run (set again later)"
+        return REFUTED, (f"the rows of the {shape} weight set here differ by the end of the run (row spread "
+                         f"{spread}): it was set again after this line")
     return UNREACHED, ("the weight set here kept identical rows, but no optimizer step updated it in the shrunk "
                        "run: whether the units stay identical was not seen")
 

@@ -250,10 +250,11 @@ class Probe:
             return
         with torch.no_grad():
             entry["input_dtype"] = str(x.dtype).replace("torch.", "")
-            if not x.is_floating_point():
+            entry["input_floating"] = x.is_floating_point()
+            if x.is_complex() or x.dtype == torch.bool:
                 return
             x = x.detach()
-            peak, std = float(x.abs().max()), float(x.float().std())
+            peak, std = float(x.abs().max()), float(x.float().std())  # raw uint8 pixels count too
             entry["input_peak"] = max(entry.get("input_peak", peak), peak)
             entry["input_std"] = max(entry.get("input_std", std), std)
             entry["input_min"] = min(entry.get("input_min", float(x.min())), float(x.min()))
@@ -738,11 +739,13 @@ class Probe:
                     ratios.append(float((p.detach().double() - b.double()).pow(2).mean().sqrt()) / scale)
         if not ratios:
             return
+        # the weight tensor that moved most: a rate that overwrites any layer's init is implausible, and
+        # one under which even that tensor barely moves is too small (the other tensors move less)
         line, base = built
         entry = self.rates.setdefault(line, {"line": line, "optimizer": type(opt).__name__, "base_lr": base,
                                              "ratios": [], "lrs": []})
         if len(entry["ratios"]) < 3:
-            entry["ratios"].append(sorted(ratios)[len(ratios) // 2])  # the median weight tensor
+            entry["ratios"].append(max(ratios))
             entry["lrs"].append(float(opt.param_groups[0]["lr"]))
             entry["scheduled"] = bool(opt.__dict__.get("_zerolint_scheduled"))
 
@@ -950,9 +953,11 @@ class Probe:
         out = []
         for entry in self.const_inits.values():
             item = {k: v for k, v in entry.items() if k != "_tensors"}
-            item.update(identical_at_init=0, identical_now=0, stepped=0, stepped_identical=0, steps=0)
+            item.update(identical_at_init=0, identical_now=0, stepped=0, stepped_identical=0, steps=0, spread=0.0)
             for tensor, at_init in entry["_tensors"]:
-                now = _identical_rows(tensor)
+                spread = _row_spread(tensor)
+                now = spread < _ROW_SPREAD  # still (nearly) copies of one unit
+                item["spread"] = max(item["spread"], spread)
                 steps = held.get(tensor.data_ptr(), 0)
                 item["identical_at_init"] += at_init
                 item["identical_now"] += now
@@ -1047,6 +1052,20 @@ def _identical_rows(tensor) -> bool:
     with torch.no_grad():
         rows = tensor.detach().flatten(1).double()
         return bool(torch.allclose(rows, rows[0:1].expand_as(rows), rtol=1e-5, atol=1e-7))
+
+
+#: Rows of a weight whose spread (RMS distance from the mean row over the weight's RMS) stays below
+#: this are still (near) copies of one unit: a random init spreads about 1.0, exact symmetry stays at
+#: 0, and a constant init whose symmetry random biases break drifts apart by 1e-3 to 1e-1 over the
+#: first steps, depending on the learning rate.
+_ROW_SPREAD = 0.25
+
+
+def _row_spread(tensor) -> float:
+    with torch.no_grad():
+        rows = tensor.detach().flatten(1).double()
+        scale = float(rows.pow(2).mean().sqrt())
+        return float((rows - rows.mean(0)).pow(2).mean().sqrt()) / scale if scale > 0 else 0.0
 
 
 def _detach(args):
