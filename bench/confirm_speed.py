@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = sorted((ROOT / "fixtures").glob("seed*.py"))
+SEEDS = sorted((ROOT / "fixtures" / "seeds").glob("*.py"))
 
 
 def timed(command: list, cwd: Path = ROOT) -> tuple:

@@ -33,7 +33,7 @@ def script_text(argv: list) -> tuple:
     if path.is_file():
         return path.name, path.read_text(encoding="utf-8")
     lines: list = []
-    for fixture in sorted((ROOT / "fixtures").glob("*.py")):
+    for fixture in sorted((ROOT / "fixtures").rglob("*.py")):
         lines.extend(fixture.read_text(encoding="utf-8").splitlines())
         if len(lines) >= 500:
             break

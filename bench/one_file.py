@@ -53,8 +53,8 @@ def main() -> None:
             targets += [("median torch file", found[len(found) // 2]), ("largest torch file", found[-1])]
     else:
         print(f"(no corpus at {root}: timing the bundled fixtures only)")
-    targets += [("fixture script", ROOT / "fixtures" / "zl201_missing_zero_grad.py"),
-                ("fixture notebook", ROOT / "fixtures" / "nb_mnist_dropout.ipynb")]
+    targets += [("fixture script", ROOT / "fixtures" / "step" / "zl201_missing_zero_grad.py"),
+                ("fixture notebook", ROOT / "fixtures" / "notebooks" / "mnist_dropout.ipynb")]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     floor_cmd = [sys.executable, "-c", "import libcst"]
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, best of {runs} interleaved runs; "

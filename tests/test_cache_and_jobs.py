@@ -14,7 +14,7 @@ from zerolint.cache import Cache
 from zerolint.config import Config
 from zerolint.runner import lint_all
 
-BUGGY = (FIXTURES / "zl201_missing_zero_grad.py").read_text()
+BUGGY = (FIXTURES / "step/zl201_missing_zero_grad.py").read_text()
 
 
 def run(*args, cwd):
@@ -49,13 +49,13 @@ def test_warm_run_does_not_import_libcst(project):
 
 
 def test_edit_and_config_change_invalidate(project):
-    target = project / "src" / "zl201_missing_zero_grad.py"
-    assert "ZL201" in run("src/zl201_missing_zero_grad.py", cwd=project).stdout
+    target = project / "src" / "step" / "zl201_missing_zero_grad.py"
+    assert "ZL201" in run("src/step/zl201_missing_zero_grad.py", cwd=project).stdout
     target.write_text(BUGGY.replace("    optimizer.step()  # expect: ZL201\n\nfor epoch",
                                     "    optimizer.step()  # noqa\n\nfor epoch", 1))
-    assert run("src/zl201_missing_zero_grad.py", cwd=project).stdout.count("ZL201") == 2
+    assert run("src/step/zl201_missing_zero_grad.py", cwd=project).stdout.count("ZL201") == 2
     (project / "pyproject.toml").write_text("[tool.zerolint]\nignore = ['ZL2']\n")
-    assert run("src/zl201_missing_zero_grad.py", cwd=project).returncode == 0
+    assert run("src/step/zl201_missing_zero_grad.py", cwd=project).returncode == 0
 
 
 def test_corrupt_and_unwritable_cache_are_not_fatal(project):
@@ -95,8 +95,8 @@ def test_cache_api_miss_hit_roundtrip(tmp_path):
 @pytest.mark.parametrize("jobs", ["1", "2", "4"])
 def test_jobs_give_the_same_ordered_output(tmp_path, jobs):
     for i in range(30):  # enough files to use a process pool
-        shutil.copy(FIXTURES / "zl201_missing_zero_grad.py", tmp_path / f"t{i:02d}.py")
-        shutil.copy(FIXTURES / "zl301_eval_with_grad.py", tmp_path / f"u{i:02d}.py")
+        shutil.copy(FIXTURES / "step/zl201_missing_zero_grad.py", tmp_path / f"t{i:02d}.py")
+        shutil.copy(FIXTURES / "evaluation/zl301_eval_with_grad.py", tmp_path / f"u{i:02d}.py")
     serial = run("--no-cache", "--jobs", "1", "--format", "json", ".", cwd=tmp_path)
     proc = run("--no-cache", "--jobs", jobs, "--format", "json", ".", cwd=tmp_path)
     assert proc.stdout == serial.stdout and len(json.loads(proc.stdout)) == 30 * 6

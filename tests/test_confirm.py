@@ -9,11 +9,12 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 
-SEED_BUGS = ["seed001_ragged_stack.py", "seed002_bce_without_sigmoid.py", "seed002_bce_targets_0_to_10.py"]
-# seed001_padded_packed.py is the article's "correct" example, but it reads padding (ZL402).
-SEED_CORRECT = ["seed001_gradient_clipping.py", "seed003_gradient_clipping.py"]
-RULE_FIXTURES = ["zl201_missing_zero_grad.py", "zl202_step_before_backward.py", "zl301_eval_with_grad.py",
-                 "zl302_train_mode.py", "zl104_clean.py", "zl101_clean.py"]
+SEED_BUGS = ["seeds/ragged_stack.py", "seeds/bce_without_sigmoid.py", "seeds/bce_targets_0_to_10.py"]
+# seeds/padded_packed.py is the article's "correct" example, but it reads padding (ZL402).
+SEED_CORRECT = ["seeds/rnn_gradient_clipping.py", "seeds/gradient_clipping.py"]
+RULE_FIXTURES = ["step/zl201_missing_zero_grad.py", "step/zl202_step_before_backward.py",
+                 "evaluation/zl301_eval_with_grad.py", "evaluation/zl302_train_mode.py", "loss/zl104_clean.py",
+                 "loss/zl101_clean.py"]
 
 
 def zerolint(*args, cwd=ROOT, env=None, timeout=240):
@@ -33,7 +34,7 @@ def fixture_run(tmp_path_factory):
     pytest.importorskip("torch")
     # zl104_targets.py without its torchvision import (not installed here), lines kept in place
     zl104 = tmp_path_factory.mktemp("zl104") / "zl104_no_torchvision.py"
-    zl104.write_text((FIXTURES / "zl104_targets.py").read_text().replace(
+    zl104.write_text((FIXTURES / "loss/zl104_targets.py").read_text().replace(
         "from torchvision import datasets, transforms", "pass"))
     return confirm_json(zl104, *(FIXTURES / name for name in SEED_BUGS + SEED_CORRECT + RULE_FIXTURES))
 
@@ -52,9 +53,9 @@ def test_every_static_seed_finding_is_confirmed_with_evidence(fixture_run):
 
 
 def test_evidence_names_what_was_observed(fixture_run):
-    bce = by_file(fixture_run, "seed002_bce_without_sigmoid.py")[0]["confirmation"]["evidence"]
+    bce = by_file(fixture_run, "seeds/bce_without_sigmoid.py")[0]["confirmation"]["evidence"]
     assert bce.startswith("BCELoss received inputs in [") and "between 0 and 1" in bce
-    stack = by_file(fixture_run, "seed001_ragged_stack.py")[0]["confirmation"]["evidence"]
+    stack = by_file(fixture_run, "seeds/ragged_stack.py")[0]["confirmation"]["evidence"]
     assert "stack expects each tensor to be equal size" in stack
 
 
@@ -207,7 +208,7 @@ def test_without_torch_confirm_exits_2_with_an_install_hint(tmp_path, hide):
         (shim / "torch").mkdir()
         (shim / "torch" / "__init__.py").write_text("raise ImportError('simulated: no torch')\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(shim), str(ROOT)]))
-    proc = zerolint("--confirm", str(FIXTURES / "zl201_missing_zero_grad.py"), env=env)
+    proc = zerolint("--confirm", str(FIXTURES / "step/zl201_missing_zero_grad.py"), env=env)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "pip install 'zerolint[confirm]'" in proc.stderr
     assert proc.stdout == ""
@@ -281,7 +282,7 @@ def test_cuda_run_confirms_on_the_gpu():
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("CUDA is not available")
-    results = confirm_json(FIXTURES / "seed002_bce_without_sigmoid.py", FIXTURES / "zl302_train_mode.py",
+    results = confirm_json(FIXTURES / "seeds/bce_without_sigmoid.py", FIXTURES / "evaluation/zl302_train_mode.py",
                            extra=("--device", "cuda"))
     assert {r["confirmation"]["status"] for r in results if not r["code"].startswith("ZL9")} == {"confirmed"}
 

@@ -15,13 +15,13 @@ from zerolint.fix import FIXABLE
 from zerolint.fix.apply import fix_text
 from zerolint.fix.transforms import FIXES, Tree, apply
 
-FILES = sorted(FIXTURES.glob("*.py"))
+FILES = sorted(FIXTURES.rglob("*.py"))
 CASES = [(path, f) for path in FILES for f in lint_source(path.read_bytes(), path.name).findings
          if f.code in FIXABLE]
 # A generator suspended inside `with torch.no_grad()` would turn autograd off for its caller.
 NOT_FIXED = {("zl301_eval_with_grad.py", "ZL301", 43)}
 # A loss built with functools.partial is not rewritten (the partial may be shared with other uses).
-NOT_FIXED |= {("redteam_zl101_partial_loss.py", "ZL101", 12)}
+NOT_FIXED |= {("zl101_partial_loss.py", "ZL101", 12)}
 # Keras: switching to from_logits=True also changes what metrics such as 'accuracy' threshold.
 NOT_FIXED |= {(p.name, f.code, f.line) for p, f in CASES if f.message.startswith("Keras ")}
 
@@ -72,8 +72,8 @@ def zerolint(*args, cwd):
 
 
 def test_diff_changes_nothing_and_fix_writes(tmp_path):
-    for name in ("zl202_step_before_backward.py", "zl301_eval_with_grad.py", "zl101_trainer_class.py"):
-        shutil.copy(FIXTURES / name, tmp_path / name)
+    for name in ("step/zl202_step_before_backward.py", "evaluation/zl301_eval_with_grad.py", "loss/zl101_trainer_class.py"):
+        shutil.copy(FIXTURES / name, tmp_path)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     diff = zerolint("--diff", ".", cwd=tmp_path)
     assert diff.returncode == 1 and "Traceback" not in diff.stderr
@@ -97,7 +97,7 @@ def test_fix_and_diff_together_is_a_usage_error(tmp_path):
 
 @pytest.mark.parametrize("cache", [("--no-cache",), ()])
 def test_text_marks_only_findings_whose_fix_applies(tmp_path, cache):
-    shutil.copy(FIXTURES / "zl301_eval_with_grad.py", tmp_path / "ev.py")
+    shutil.copy(FIXTURES / "evaluation/zl301_eval_with_grad.py", tmp_path / "ev.py")
     for _ in range(2):  # the second run reads the cache when it is on
         proc = subprocess.run([sys.executable, "-m", "zerolint", *cache, "ev.py"], capture_output=True,
                               text=True, cwd=tmp_path, timeout=120)
@@ -108,7 +108,7 @@ def test_text_marks_only_findings_whose_fix_applies(tmp_path, cache):
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write a read-only folder")
 def test_unwritable_file_is_left_alone(tmp_path):
-    shutil.copy(FIXTURES / "zl202_step_before_backward.py", tmp_path / "t.py")
+    shutil.copy(FIXTURES / "step/zl202_step_before_backward.py", tmp_path / "t.py")
     tmp_path.chmod(0o555)
     try:
         proc = zerolint("--fix", "t.py", cwd=tmp_path)

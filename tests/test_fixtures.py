@@ -5,14 +5,14 @@ from conftest import FIXTURES, expectations
 from zerolint.engine import lint_file
 from zerolint.config import Config
 
-FILES = sorted(FIXTURES.glob("*.py"))
+FILES = sorted(FIXTURES.rglob("*.py"))
 
 
 def test_there_are_fixtures():
     assert len(FILES) >= 20
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+@pytest.mark.parametrize("path", FILES, ids=[p.relative_to(FIXTURES).as_posix() for p in FILES])
 def test_fixture(path):
     text = path.read_text()
     expected, declared_clean = expectations(text)
@@ -25,5 +25,5 @@ def test_fixture(path):
 
 
 def test_seed_examples_are_all_fixtures():
-    seeds = [p for p in FILES if p.name.startswith("seed")]
+    seeds = [p for p in FILES if p.parent.name == "seeds"]
     assert len(seeds) == 15  # every python example of the five seed articles

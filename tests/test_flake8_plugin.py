@@ -51,6 +51,6 @@ def test_plugin_never_raises(lines):
 
 
 def test_plugin_columns_are_zero_based():
-    lines = (FIXTURES / "zl201_missing_zero_grad.py").read_text().splitlines(keepends=True)
-    first = next(iter(ZerolintChecker(None, lines, str(FIXTURES / "zl201_missing_zero_grad.py")).run()))
+    lines = (FIXTURES / "step/zl201_missing_zero_grad.py").read_text().splitlines(keepends=True)
+    first = next(iter(ZerolintChecker(None, lines, str(FIXTURES / "step/zl201_missing_zero_grad.py")).run()))
     assert first[:2] == (13, 4) and first[2].startswith("ZL201 ") and first[3] is ZerolintChecker

@@ -14,7 +14,7 @@ from zerolint.config import Config
 from zerolint.engine import lint_file, lint_source
 from zerolint.notebook import Notebook, neutralize
 
-NOTEBOOKS = sorted(FIXTURES.glob("*.ipynb"))
+NOTEBOOKS = sorted(FIXTURES.rglob("*.ipynb"))
 _EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9, ]+)")
 
 
@@ -66,7 +66,7 @@ for x, y in batches:
 
 def test_there_are_notebook_fixtures():
     names = {p.name for p in NOTEBOOKS}
-    assert {"nb_mnist_dropout.ipynb", "nb_sentiment_bce_magics.ipynb", "nb_clean_magics.ipynb"} <= names
+    assert {"mnist_dropout.ipynb", "sentiment_bce_magics.ipynb", "clean_magics.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -78,9 +78,9 @@ def test_notebook_fixture(path):
 
 
 def test_fixture_findings_are_in_different_cells():
-    cells = {(f.code, f.cell) for f in lint_file(FIXTURES / "nb_mnist_dropout.ipynb", Config(root=FIXTURES)).findings}
+    cells = {(f.code, f.cell) for f in lint_file(FIXTURES / "notebooks/mnist_dropout.ipynb", Config(root=FIXTURES)).findings}
     assert cells == {("ZL201", 4), ("ZL302", 6)}
-    cells = {(f.code, f.cell) for f in lint_file(FIXTURES / "nb_sentiment_bce_magics.ipynb",
+    cells = {(f.code, f.cell) for f in lint_file(FIXTURES / "notebooks/sentiment_bce_magics.ipynb",
                                                  Config(root=FIXTURES)).findings}
     assert cells == {("ZL000", 8), ("ZL101", 9)}  # the broken cell does not stop the others
 
@@ -135,31 +135,31 @@ def test_magic_as_only_statement_of_a_block_still_parses():
 
 
 def test_text_output_names_the_cell():
-    proc = run("fixtures/nb_mnist_dropout.ipynb")
+    proc = run("fixtures/notebooks/mnist_dropout.ipynb")
     assert proc.returncode == 1
     assert [line.split(" ")[:2] for line in proc.stdout.splitlines()] == [
-        ["fixtures/nb_mnist_dropout.ipynb:cell", "4:6:9:"], ["fixtures/nb_mnist_dropout.ipynb:cell", "6:4:21:"]]
+        ["fixtures/notebooks/mnist_dropout.ipynb:cell", "4:6:9:"], ["fixtures/notebooks/mnist_dropout.ipynb:cell", "6:4:21:"]]
 
 
 def test_grouped_output_names_the_cell():
-    proc = run("--format", "grouped", "fixtures/nb_mnist_dropout.ipynb")
+    proc = run("--format", "grouped", "fixtures/notebooks/mnist_dropout.ipynb")
     assert [line.split(" ")[:4] for line in proc.stdout.splitlines()] == [
-        ["fixtures/nb_mnist_dropout.ipynb:"], ["", "", "cell", "4:6:9"], ["", "", "cell", "6:4:21"]]
+        ["fixtures/notebooks/mnist_dropout.ipynb:"], ["", "", "cell", "4:6:9"], ["", "", "cell", "6:4:21"]]
 
 
 def test_json_has_a_cell_field_and_null_for_python_files():
-    proc = run("--format", "json", "fixtures/nb_mnist_dropout.ipynb", "fixtures/zl201_missing_zero_grad.py")
+    proc = run("--format", "json", "fixtures/notebooks/mnist_dropout.ipynb", "fixtures/step/zl201_missing_zero_grad.py")
     data = json.loads(proc.stdout)
     assert [(d["path"].rsplit("/", 1)[-1], d["cell"], d["line"], d["code"]) for d in data] == [
-        ("nb_mnist_dropout.ipynb", 4, 6, "ZL201"), ("nb_mnist_dropout.ipynb", 6, 4, "ZL302"),
+        ("mnist_dropout.ipynb", 4, 6, "ZL201"), ("mnist_dropout.ipynb", 6, 4, "ZL302"),
         ("zl201_missing_zero_grad.py", None, 13, "ZL201"), ("zl201_missing_zero_grad.py", None, 20, "ZL201"),
         ("zl201_missing_zero_grad.py", None, 27, "ZL201")]
-    lines = json.loads(run("--format", "json-lines", "fixtures/nb_mnist_dropout.ipynb").stdout.splitlines()[0])
+    lines = json.loads(run("--format", "json-lines", "fixtures/notebooks/mnist_dropout.ipynb").stdout.splitlines()[0])
     assert lines["cell"] == 4
 
 
 def test_sarif_and_github_point_at_the_json_line_holding_the_source_line():
-    path = FIXTURES / "nb_mnist_dropout.ipynb"
+    path = FIXTURES / "notebooks/mnist_dropout.ipynb"
     raw = path.read_text().splitlines()
     sarif = json.loads(run("--format", "sarif", str(path.relative_to(ROOT))).stdout)
     results = sarif["runs"][0]["results"]
@@ -235,7 +235,7 @@ def _changed_lines(old: str, new: str) -> list:
 
 def test_fix_changes_only_the_affected_cell_and_keeps_the_layout(tmp_path):
     path = tmp_path / "nb.ipynb"
-    shutil.copy(FIXTURES / "nb_mnist_dropout.ipynb", path)
+    shutil.copy(FIXTURES / "notebooks/mnist_dropout.ipynb", path)
     old = path.read_text()
     proc = run("--fix", "nb.ipynb", cwd=tmp_path)
     new = path.read_text()
@@ -269,7 +269,7 @@ def test_fix_keeps_magics_and_an_unusual_layout(tmp_path):
 
 def test_diff_shows_the_json_change_and_writes_nothing(tmp_path):
     path = tmp_path / "nb.ipynb"
-    shutil.copy(FIXTURES / "nb_sentiment_bce_magics.ipynb", path)
+    shutil.copy(FIXTURES / "notebooks/sentiment_bce_magics.ipynb", path)
     old = path.read_bytes()
     proc = run("--diff", "nb.ipynb", cwd=tmp_path)
     assert proc.returncode == 1
@@ -280,7 +280,7 @@ def test_diff_shows_the_json_change_and_writes_nothing(tmp_path):
 
 def test_stdin_notebook_and_python(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[tool.zerolint]\nper-file-ignores = { "scripts/*" = ["ZL201"] }\n')
-    nb = (FIXTURES / "nb_mnist_dropout.ipynb").read_text()
+    nb = (FIXTURES / "notebooks/mnist_dropout.ipynb").read_text()
     proc = run("-", "--stdin-filename", "work/nb.ipynb", cwd=tmp_path, stdin=nb)
     assert [l.split(" ")[:3] for l in proc.stdout.splitlines()] == [
         ["work/nb.ipynb:cell", "4:6:9:", "ZL201"], ["work/nb.ipynb:cell", "6:4:21:", "ZL302"]]

@@ -10,6 +10,7 @@ from conftest import FIXTURES, ROOT
 from zerolint.diagnostic import JSON_KEYS, Finding
 from zerolint.output import FORMATS, MACHINE, statistics
 from zerolint.output.github import annotation, escape_data, escape_property
+from zerolint.codes import RUNTIME_CODES
 from zerolint.rules import all_rules
 
 SAMPLE = [
@@ -17,8 +18,8 @@ SAMPLE = [
     Finding("a dir/train.py", 9, 1, 10, 4, "ZL301", "eval-without-no-grad", "warning", "forward pass, with grad"),
     Finding("b.py", 1, 1, 1, 2, "ZL000", "unreadable-source", "error", "syntax error, file not linted: x"),
 ]
-FIXTURE_ARGS = ["fixtures/zl201_missing_zero_grad.py", "fixtures/zl301_eval_with_grad.py",
-                "fixtures/seed002_bce_without_sigmoid.py", "fixtures/zl202_step_before_backward.py"]
+FIXTURE_ARGS = ["fixtures/step/zl201_missing_zero_grad.py", "fixtures/evaluation/zl301_eval_with_grad.py",
+                "fixtures/seeds/bce_without_sigmoid.py", "fixtures/step/zl202_step_before_backward.py"]
 
 
 def run(*args, cwd=ROOT):
@@ -113,7 +114,8 @@ def test_sarif_structure_and_rule_help():
     doc = json.loads(FORMATS["sarif"](SAMPLE))
     check_sarif(doc)
     rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
-    assert set(rules) == {"ZL000", *all_rules()}
+    assert set(rules) == {"ZL000", *all_rules(), *RUNTIME_CODES}  # runtime codes: --confirm findings
+    assert "helpUri" not in rules["ZL901"] and rules["ZL901"]["defaultConfiguration"]["level"] == "warning"
     assert rules["ZL101"]["name"] == "bce-on-logits"
     assert rules["ZL101"]["help"]["markdown"].startswith("# ZL101: bce-on-logits")
     assert "Flags `nn.BCELoss`" in rules["ZL101"]["fullDescription"]["text"]
@@ -123,12 +125,12 @@ def test_sarif_structure_and_rule_help():
 
 
 def test_sarif_end_to_end_uses_relative_paths(tmp_path):
-    proc = run("--format", "sarif", str(FIXTURES / "zl201_missing_zero_grad.py"))
+    proc = run("--format", "sarif", str(FIXTURES / "step/zl201_missing_zero_grad.py"))
     assert proc.returncode == 1
     doc = json.loads(proc.stdout)
     check_sarif(doc)
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in doc["runs"][0]["results"]}
-    assert uris == {"fixtures/zl201_missing_zero_grad.py"}
+    assert uris == {"fixtures/step/zl201_missing_zero_grad.py"}
 
 
 @pytest.mark.parametrize("fmt", ["json", "json-lines", "sarif", "github"])

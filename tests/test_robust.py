@@ -248,7 +248,7 @@ def test_known_codes_match_the_registry():
     from zerolint.rules import all_rules
 
     assert codes.STATIC_CODES == tuple(all_rules())
-    assert codes.RUNTIME_CODES == tuple(sorted(RUNTIME_RULES))
+    assert codes.RUNTIME_CODES == tuple(sorted(RUNTIME_RULES))  # confirm reads the same declaration
 
 
 # ---- bad configuration and cache shapes ----
@@ -286,7 +286,7 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "lint_all", interrupted)
-    result = CliRunner().invoke(lint_command, [str(FIXTURES / "zl201_missing_zero_grad.py")])
+    result = CliRunner().invoke(lint_command, [str(FIXTURES / "step/zl201_missing_zero_grad.py")])
     assert result.exit_code == 130 and "Traceback" not in result.output
 
 
@@ -331,7 +331,7 @@ def test_sigint_to_a_real_run_exits_130(tmp_path, jobs):
 # ---- --fix: what is marked [*] is applied, and files are written the way they were ----
 
 def test_fix_marks_are_what_fix_applies_on_every_fixture():
-    for path in sorted(FIXTURES.glob("*.py")):
+    for path in sorted(FIXTURES.rglob("*.py")):
         data = path.read_bytes()
         result = lint_source(data, path.name)
         marked = fixable_keys(data, result.findings, result.tree)
@@ -359,7 +359,7 @@ def test_marking_is_one_plan_per_finding_for_many_functions():
     assert new.count("opt.zero_grad()") == 40
 
 
-ZL201_SCRIPT = (FIXTURES / "zl201_missing_zero_grad.py").read_text()
+ZL201_SCRIPT = (FIXTURES / "step/zl201_missing_zero_grad.py").read_text()
 
 
 def _fix(tmp_path, *names):
@@ -373,7 +373,7 @@ def test_fix_applies_to_bom_and_declared_encoding_files(tmp_path):
     (tmp_path / "latin.py").write_bytes(latin)
     marked = run("--no-cache", "bom.py", "latin.py", cwd=tmp_path)
     assert marked.stdout.count("[*]") == 2 * sum("[*]" in line for line in
-                                                  run("--no-cache", str(FIXTURES / "zl201_missing_zero_grad.py"),
+                                                  run("--no-cache", str(FIXTURES / "step/zl201_missing_zero_grad.py"),
                                                       cwd=tmp_path).stdout.splitlines())
     assert _fix(tmp_path, "bom.py", "latin.py").returncode == 0
     new_bom = (tmp_path / "bom.py").read_bytes()
@@ -421,7 +421,7 @@ def test_fix_keeps_the_owner(tmp_path):
 
 def _mutants(seed: int, count: int):
     rng = random.Random(seed)
-    sources = [p.read_bytes() for p in sorted(FIXTURES.glob("*.py"))]
+    sources = [p.read_bytes() for p in sorted(FIXTURES.rglob("*.py"))]
     for n in range(count):
         data = rng.choice(sources)
         lines = data.splitlines(keepends=True)

@@ -6,7 +6,7 @@ import pytest
 from conftest import FIXTURES
 from zerolint.engine import lint_source
 
-SOURCES = {p.name: p.read_text() for p in sorted(FIXTURES.glob("*.py"))}
+SOURCES = {p.name: p.read_text() for p in sorted(FIXTURES.rglob("*.py"))}
 
 
 def mutations(seed: int, count: int):

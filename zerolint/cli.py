@@ -306,27 +306,24 @@ def _progress_printer():
 @click.option("--all", "show_all", is_flag=True, help="List every rule: code, name, severity, summary.")
 def rule_command(code, show_all) -> None:
     """Print the page of rule CODE (e.g. ZL101), or list all rules with --all."""
+    from .codes import CODES
     from .pages import page
-    from .rules import all_rules
 
-    from .codes import RUNTIME_RULES
-
-    rules = all_rules()
     if show_all or not code:
-        width = max(len(name) for name in [r.name for r in rules.values()] + [n for n, _ in RUNTIME_RULES.values()])
-        for r in rules.values():
-            click.echo(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
-        for runtime_code, (name, severity) in RUNTIME_RULES.items():
-            click.echo(f"{runtime_code}  {name:<{width}}  {severity:<7}  reported by `zerolint --confirm` (a run)")
+        width = max(len(c.name) for c in CODES.values())
+        for c in CODES.values():
+            what = c.summary if c.static else f"{c.summary}; reported by `zerolint --confirm` (a run)"
+            click.echo(f"{c.code}  {c.name:<{width}}  {c.severity:<7}  {what}")
         return
     wanted = code.strip().upper()
-    if wanted in RUNTIME_RULES:
-        name, severity = RUNTIME_RULES[wanted]
-        click.echo(f"# {wanted}: {name}\n\nSeverity: {severity}. A runtime-only check: `zerolint --confirm` reports it "
-                   "when a shrunk run of the script shows it (README, section \"--confirm: run the script and see\").")
-        return
-    if wanted not in rules:
+    declared = CODES.get(wanted)
+    if declared is None:
         fail(f"unknown rule {code!r} (see `zerolint rule --all`)")
+    if declared.page is None:
+        click.echo(f"# {wanted}: {declared.name}\n\n{declared.summary[:1].upper()}{declared.summary[1:]}.\n\n"
+                   f"Severity: {declared.severity}. A runtime-only check: `zerolint --confirm` reports it when a "
+                   "shrunk run of the script shows it (README, section \"--confirm: run the script and see\").")
+        return
     text = page(wanted)
     if text is None:
         fail(f"the page of {wanted} is missing from this installation")

@@ -1,8 +1,7 @@
 """Safe mechanical fixes (libcst transforms). Importing this package does not import libcst."""
 from __future__ import annotations
 
-#: Codes with a fix; text output marks their findings with ``[*]``.
-FIXABLE = frozenset({"ZL101", "ZL201", "ZL202", "ZL301"})
+from ..codes import FIXABLE  # codes declared with a fix; text output marks their findings with ``[*]``
 
 
 def is_fixable(code: str) -> bool:

@@ -13,8 +13,24 @@ from typing import Optional
 
 import libcst as cst
 
+from ..codes import CODES
 from ..diagnostic import Finding
 from ..model.names import ImportTable, dotted
+
+#: code -> its transform; a code gets one iff zerolint/codes.py declares it fixable (tests/test_codes.py)
+FIXES: dict = {}
+
+
+def fixes(code: str):
+    """Register the decorated function as the fix of ``code``, which must be declared fixable."""
+    def register(function):
+        if not (code in CODES and CODES[code].fixable):
+            raise ValueError(f"{function.__name__}: {code} is not declared fixable in zerolint/codes.py")
+        if code in FIXES:
+            raise ValueError(f"{code} has two fixes")
+        FIXES[code] = function
+        return function
+    return register
 
 BCE = "torch.nn.BCELoss"
 BCE_FN = "torch.nn.functional.binary_cross_entropy"
@@ -141,6 +157,7 @@ def _renamed(func: cst.BaseExpression, new: str) -> Optional[cst.BaseExpression]
 
 # ---- ZL101: BCELoss on logits -> BCEWithLogitsLoss -------------------------------------------------
 
+@fixes("ZL101")
 def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     call = tree.node_at(f, cst.Call)
     if call is None:
@@ -252,6 +269,7 @@ def _optimizer_of(step: cst.Call) -> Optional[cst.BaseExpression]:
     return func.value if dotted(func.value) is not None else None
 
 
+@fixes("ZL201")
 def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     step = tree.node_at(f, cst.Call)
     if step is None:
@@ -307,6 +325,7 @@ def _is_scaler_update(stmt, step: cst.Call) -> bool:
     return dotted(call.func) == f"{dotted(step.func.value)}.update" and step.args != ()
 
 
+@fixes("ZL202")
 def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     step = tree.node_at(f, cst.Call)
     if step is None:
@@ -342,6 +361,7 @@ def _torch_name(tree: Tree) -> Optional[str]:
     return None
 
 
+@fixes("ZL301")
 def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     forward = tree.node_at(f, cst.Call)
     if forward is None:
@@ -387,6 +407,3 @@ def _yields(node: cst.CSTNode) -> bool:
 
     node.visit(Finder())
     return bool(found)
-
-
-FIXES = {"ZL101": fix_zl101, "ZL201": fix_zl201, "ZL202": fix_zl202, "ZL301": fix_zl301}

@@ -7,13 +7,12 @@ from typing import Iterable
 from urllib.parse import quote
 
 from .. import __version__
+from ..codes import CODES, ZL000
 from ..diagnostic import Finding
 from ..pages import page, section
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/your-org/zerolint"
-_ZL000 = ("ZL000", "unreadable-source", "error",
-          "a file that cannot be read, decoded or parsed, so it was not linted")
 
 
 def _level(severity: str) -> str:
@@ -21,13 +20,11 @@ def _level(severity: str) -> str:
 
 
 def rule_descriptors() -> list:
-    """One reportingDescriptor per rule, with the help text taken from its page in `rules/`."""
-    from ..rules import all_rules  # imports libcst: only this format needs the registry
-
-    rows = [_ZL000] + [(r.code, r.name, r.severity, r.summary) for r in all_rules().values()]
+    """One reportingDescriptor per declared code (ZL000 first), the help text taken from its page in `rules/`."""
     out = []
-    for code, name, severity, summary in rows:
-        text = page(code) or ""
+    for declared in (ZL000, *CODES.values()):
+        code, name, severity, summary = declared.code, declared.name, declared.severity, declared.summary
+        text = (page(code) or "") if declared.page else ""
         what = section(text, "What it does") if text else ""
         short = summary[:1].upper() + summary[1:] if summary else name
         descriptor = {
@@ -40,7 +37,7 @@ def rule_descriptors() -> list:
             "properties": {"tags": ["zerolint", "training"]},
         }
         if text:
-            descriptor["helpUri"] = f"{INFORMATION_URI}/blob/main/rules/{code}.md"
+            descriptor["helpUri"] = f"{INFORMATION_URI}/blob/main/{declared.page}"
         out.append(descriptor)
     return out
 

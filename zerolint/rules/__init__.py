@@ -1,4 +1,4 @@
-"""The rule registry. A rule is a code, a name, a severity, a summary and a query over the model.
+"""The rule registry. A rule is a declared code (zerolint/codes.py: name, severity, summary) and a query over the model.
 
 Rule modules register themselves on import; ``all_rules()`` imports each family once.
 """
@@ -9,6 +9,7 @@ from typing import Iterable, Iterator, Optional
 
 import libcst as cst
 
+from ..codes import CODES, RULE_FAMILIES
 from ..model import SemanticModel
 
 
@@ -22,6 +23,9 @@ class Report:
 
 
 class Rule:
+    """A rule class declares only its ``code`` and its check; name, severity and summary come from
+    the code's declaration in ``zerolint.codes`` (filled in by ``register``)."""
+
     code: str = ""
     name: str = ""
     severity: str = "error"  # or "warning"
@@ -32,12 +36,21 @@ class Rule:
 
 
 _REGISTRY: dict[str, Rule] = {}
-_FAMILIES = ("loss", "step", "evaluation", "data", "init")
 
 
 def register(cls: type[Rule]) -> type[Rule]:
+    """Register a rule class under its declared code; its module must be the code's family."""
+    declared = CODES.get(cls.code)
+    if declared is None or not declared.static:
+        raise ValueError(f"rule {cls.__name__}: {cls.code!r} is not a static code declared in zerolint/codes.py")
+    if cls.__module__.rsplit(".", 1)[-1] != declared.family:
+        raise ValueError(f"rule {cls.code} belongs in zerolint/rules/{declared.family}.py")
+    for field in ("name", "severity", "summary"):
+        if field in vars(cls):
+            raise ValueError(f"rule {cls.code} repeats its {field}: declare it once, in zerolint/codes.py")
     if cls.code in _REGISTRY:
         raise ValueError(f"rule code {cls.code} registered twice")
+    cls.name, cls.severity, cls.summary = declared.name, declared.severity, declared.summary
     _REGISTRY[cls.code] = cls()
     return cls
 
@@ -46,7 +59,7 @@ def all_rules() -> dict[str, Rule]:
     if not _REGISTRY:
         import importlib
 
-        for family in _FAMILIES:
+        for family in RULE_FAMILIES:
             importlib.import_module(f"{__name__}.{family}")
     return dict(sorted(_REGISTRY.items()))
 

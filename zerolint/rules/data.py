@@ -22,8 +22,6 @@ def _lengths(seq: V.Seq) -> list:
 @register
 class StackRaggedSequences(Rule):
     code = "ZL401"
-    name = "stack-ragged-sequences"
-    summary = "torch.stack/torch.tensor over sequences of different lengths"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.STACK):
@@ -42,8 +40,6 @@ class StackRaggedSequences(Rule):
 @register
 class LastStepOfPaddedOutput(Rule):
     code = "ZL402"
-    name = "last-step-of-padded-output"
-    summary = "out[:, -1] on a padded RNN output reads padding for shorter sequences"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.LAST_STEP):
@@ -56,9 +52,6 @@ class LastStepOfPaddedOutput(Rule):
 @register
 class TrainLoaderWithoutShuffle(Rule):
     code = "ZL403"
-    name = "train-loader-without-shuffle"
-    severity = "warning"
-    summary = "a training DataLoader without shuffle=True or a sampler"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         families = ("ce", "ce_prob", "nll", "bce", "bce_logits")
@@ -79,9 +72,6 @@ _SCALE_LIMIT = 50
 @register
 class UnnormalizedInputs(Rule):
     code = "ZL404"
-    name = "unnormalized-inputs"
-    severity = "warning"
-    summary = "inputs on a large scale fed to the model unscaled"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         if any(True for _ in model.events(F.INPUT_SCALING)):
@@ -125,8 +115,6 @@ def _layout(names: tuple) -> str | None:
 @register
 class RNNBatchFirstMismatch(Rule):
     code = "ZL405"
-    name = "rnn-batch-first-mismatch"
-    summary = "an RNN's batch_first does not match the layout of the tensor fed to it"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.FORWARD):

@@ -35,9 +35,6 @@ def _costly(event: F.Event) -> bool:
 @register
 class EvalWithoutNoGrad(Rule):
     code = "ZL301"
-    name = "eval-without-no-grad"
-    severity = "warning"
-    summary = "forward passes in evaluation run with autograd on"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         seen = set()
@@ -55,8 +52,6 @@ class EvalWithoutNoGrad(Rule):
 @register
 class EvalWithoutModelEval(Rule):
     code = "ZL302"
-    name = "eval-without-model-eval"
-    summary = "evaluation of a model with Dropout/BatchNorm while it is in training mode"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         seen = set()
@@ -78,8 +73,6 @@ class EvalWithoutModelEval(Rule):
 @register
 class TrainModeNotRestored(Rule):
     code = "ZL303"
-    name = "train-mode-not-restored"
-    summary = "model.eval() in the epoch loop, and the next iteration trains without model.train()"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for fn in model.functions:
@@ -109,9 +102,6 @@ class TrainModeNotRestored(Rule):
 @register
 class EvalOnTrainingData(Rule):
     code = "ZL304"
-    name = "eval-on-training-data"
-    severity = "warning"
-    summary = "the evaluation loop iterates the training loader or dataset"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for fn in model.functions:
@@ -156,8 +146,6 @@ class EvalOnTrainingData(Rule):
 @register
 class ArgmaxSingleLogit(Rule):
     code = "ZL305"
-    name = "argmax-single-logit"
-    summary = "argmax/max(dim=1) over a one-unit output: predictions are always class 0"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.ARGMAX):

@@ -27,8 +27,6 @@ def _protected(target: str, guards: tuple) -> bool:
 @register
 class ConstantWeightInit(Rule):
     code = "ZL501"
-    name = "constant-weight-init"
-    summary = "weights (not biases) initialized to a constant"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         candidates = []

@@ -65,8 +65,6 @@ def outside(rng: Optional[tuple], low: float, high: float) -> bool:
 @register
 class BCEOnLogits(Rule):
     code = "ZL101"
-    name = "bce-on-logits"
-    summary = "BCELoss/binary_cross_entropy fed raw logits instead of probabilities"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp in fed(model, ("bce",), (V.LINEAR,)):
@@ -82,8 +80,6 @@ class BCEOnLogits(Rule):
 @register
 class SigmoidBeforeBCEWithLogits(Rule):
     code = "ZL102"
-    name = "sigmoid-before-bce-with-logits"
-    summary = "BCEWithLogitsLoss (or from_logits=True) fed a sigmoid output"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp in fed(model, ("bce_logits",), (V.SIGMOID,)):
@@ -96,8 +92,6 @@ class SigmoidBeforeBCEWithLogits(Rule):
 @register
 class SoftmaxBeforeCrossEntropy(Rule):
     code = "ZL103"
-    name = "softmax-before-cross-entropy"
-    summary = "CrossEntropyLoss (or from_logits=True) fed softmax/log_softmax output"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp in fed(model, ("ce",), (V.SOFTMAX, V.LOG_SOFTMAX)):
@@ -111,8 +105,6 @@ class SoftmaxBeforeCrossEntropy(Rule):
 @register
 class CrossEntropyTargetEncoding(Rule):
     code = "ZL104"
-    name = "cross-entropy-target-encoding"
-    summary = "cross-entropy targets in the wrong encoding (float-cast indices, integer one-hot, class count)"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp, target in loss_events(model, "ce", "ce_prob"):
@@ -163,8 +155,6 @@ class CrossEntropyTargetEncoding(Rule):
 @register
 class BCETargetOutOfRange(Rule):
     code = "ZL105"
-    name = "bce-target-out-of-range"
-    summary = "BCE-family targets provably outside [0, 1]"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, _, target in loss_events(model, "bce", "bce_logits"):
@@ -180,8 +170,6 @@ class BCETargetOutOfRange(Rule):
 @register
 class CrossEntropySingleLogit(Rule):
     code = "ZL106"
-    name = "cross-entropy-single-logit"
-    summary = "cross-entropy on an output with exactly one unit"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp, _ in loss_events(model, "ce", "ce_prob"):
@@ -195,8 +183,6 @@ class CrossEntropySingleLogit(Rule):
 @register
 class NLLWithoutLogSoftmax(Rule):
     code = "ZL107"
-    name = "nll-without-log-softmax"
-    summary = "NLLLoss/nll_loss fed something other than log-probabilities"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp in fed(model, ("nll",), (V.LINEAR, V.SOFTMAX)):
@@ -210,8 +196,6 @@ class NLLWithoutLogSoftmax(Rule):
 @register
 class LossTaskMismatch(Rule):
     code = "ZL108"
-    name = "loss-task-mismatch"
-    summary = "regression loss on class targets, or classification loss on continuous targets"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp, target in loss_events(model, "bce", "bce_logits", "ce", "ce_prob", "nll"):
@@ -238,8 +222,6 @@ class LossTaskMismatch(Rule):
 @register
 class SoftmaxDim(Rule):
     code = "ZL109"
-    name = "softmax-dim"
-    summary = "softmax/log_softmax with no dim, or dim=0 on a batched output"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.SOFTMAX_CALL):
@@ -261,8 +243,6 @@ class SoftmaxDim(Rule):
 @register
 class BoundedOutputUnscaledTarget(Rule):
     code = "ZL110"
-    name = "bounded-output-unscaled-target"
-    summary = "sigmoid/tanh output trained with a regression loss on targets outside its range"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         bounds = {V.SIGMOID: (0.0, 1.0, "sigmoid"), V.TANH: (-1.0, 1.0, "tanh")}
@@ -281,8 +261,6 @@ class BoundedOutputUnscaledTarget(Rule):
 @register
 class SoftmaxSingleUnit(Rule):
     code = "ZL111"
-    name = "softmax-single-unit"
-    summary = "softmax over a single unit: the output is constantly 1.0"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.SOFTMAX_CALL):
@@ -296,8 +274,6 @@ class SoftmaxSingleUnit(Rule):
 @register
 class ProbabilityLossOnLogits(Rule):
     code = "ZL112"
-    name = "probability-loss-on-logits"
-    summary = "a loss that expects probabilities (Keras crossentropy, KLDivLoss) fed raw outputs"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event, loss, inp in fed(model, ("ce_prob",), (V.LINEAR,)):

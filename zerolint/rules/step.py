@@ -16,8 +16,6 @@ def _call(event: F.Event) -> str:
 @register
 class MissingZeroGrad(Rule):
     code = "ZL201"
-    name = "missing-zero-grad"
-    summary = "optimizer.step() in a loop that never clears gradients"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for step in model.events(F.STEP):
@@ -36,8 +34,6 @@ class MissingZeroGrad(Rule):
 @register
 class StepBeforeBackward(Rule):
     code = "ZL202"
-    name = "step-before-backward"
-    summary = "optimizer.step() before loss.backward() in the same iteration"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for step in model.events(F.STEP):
@@ -65,8 +61,6 @@ def _receiver(event: F.Event) -> str | None:
 @register
 class ZeroGradAfterBackward(Rule):
     code = "ZL203"
-    name = "zero-grad-after-backward"
-    summary = "gradients cleared between backward() and step()"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for clear in model.events(F.ZERO_GRAD):
@@ -90,8 +84,6 @@ class ZeroGradAfterBackward(Rule):
 @register
 class MissingBackwardOrStep(Rule):
     code = "ZL204"
-    name = "missing-backward-or-step"
-    summary = "a training loop steps without backward(), or calls backward() and never steps"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for step in model.events(F.STEP):
@@ -146,8 +138,6 @@ def _stepped_elsewhere(fn: F.FunctionFacts, depth: int = 3) -> bool:
 @register
 class ClipGradMisplaced(Rule):
     code = "ZL205"
-    name = "clip-grad-misplaced"
-    summary = "clip_grad_norm_/clip_grad_value_ before backward() or after step()"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for clip in model.events(F.CLIP):
@@ -171,9 +161,6 @@ class ClipGradMisplaced(Rule):
 @register
 class SchedulerBeforeOptimizer(Rule):
     code = "ZL206"
-    name = "scheduler-before-optimizer"
-    severity = "warning"
-    summary = "scheduler.step() before optimizer.step() in the same iteration"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for sched in model.events(F.SCHEDULER_STEP):
@@ -197,9 +184,6 @@ class SchedulerBeforeOptimizer(Rule):
 @register
 class LossAccumulatedWithGraph(Rule):
     code = "ZL207"
-    name = "loss-accumulated-with-graph"
-    severity = "warning"
-    summary = "a running total of loss tensors keeps every iteration's graph alive"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.ACCUMULATE):
@@ -223,8 +207,6 @@ class LossAccumulatedWithGraph(Rule):
 @register
 class OptimizerInLoop(Rule):
     code = "ZL208"
-    name = "optimizer-in-loop"
-    summary = "the optimizer is constructed inside the training loop"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         reported = set()
@@ -246,9 +228,6 @@ _LR_FLOOR = 1e-7
 @register
 class ImplausibleLearningRate(Rule):
     code = "ZL209"
-    name = "implausible-learning-rate"
-    severity = "warning"
-    summary = "an adaptive optimizer with lr >= 0.1, or any optimizer with lr <= 1e-7"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         driven_by_hand = any(True for _ in model.events(F.LR_SET))
