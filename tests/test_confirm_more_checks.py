@@ -378,7 +378,7 @@ def _finding(code="ZL209", line=5):
 
 @pytest.mark.parametrize("observations, status, words", [
     ({"status": "finished", "ran_lines": [1, 2]}, "unreached", "line 5 did not run"),
-    ({"status": "finished", "ran_lines": [5]}, "unreached", "line 5 ran, but the run never showed"),
+    ({"status": "finished", "ran_lines": [5]}, "inconclusive", "line 5 ran, but the run never showed"),
     ({"status": "finished", "ran_lines": [5], "frameworks": ["keras"]}, "no-runtime-check", "PyTorch only"),
     ({"status": "finished", "ran_lines": [1], "frameworks": ["keras"]}, "unreached", "line 5 did not run"),
 ])
@@ -388,6 +388,18 @@ def test_a_finding_without_observation_gets_the_true_reason(observations, status
 
     confirmation = confirm_finding(_finding(), RunResult("s.py", observations=observations), 3).confirmation
     assert confirmation["status"] == status and words in confirmation["evidence"], confirmation
+
+
+def test_a_check_that_cannot_decide_on_a_line_that_ran_is_inconclusive_not_unreached():
+    from zerolint.confirm.evidence import confirm_finding
+    from zerolint.confirm.runner import RunResult
+
+    steps = [{"line": 5, "calls": 1, "optimizer": "SGD", "without_grad": 0, "changed": 1}]
+    ran = RunResult("s.py", observations={"status": "finished", "ran_lines": [5], "steps": steps})
+    confirmation = confirm_finding(_finding("ZL201"), ran, 3).confirmation
+    assert confirmation["status"] == "inconclusive" and "only once" in confirmation["evidence"], confirmation
+    not_ran = RunResult("s.py", observations={"status": "finished", "ran_lines": [1], "steps": []})
+    assert confirm_finding(_finding("ZL201"), not_ran, 3).confirmation["status"] == "unreached"
 
 
 def test_the_run_records_the_marked_lines_that_ran_and_untraced_frameworks(observations):

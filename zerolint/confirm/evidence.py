@@ -14,6 +14,10 @@ from ..diagnostic import Finding
 from .runner import RunResult
 
 CONFIRMED, REFUTED, UNREACHED = "confirmed", "refuted", "unreached"
+#: The finding's line ran, but the run did not show what its check observes (an optimizer built and never
+#: stepped in the capped loops, one addition where two are needed, ...): neither confirmed nor refuted, and
+#: not ``unreached``, which is kept for lines that did not run.
+INCONCLUSIVE = "inconclusive"
 
 
 #: Crash signatures: a regex over the error (``Type: message``) -> the static code whose bug it is.
@@ -646,6 +650,8 @@ def confirm_finding(finding: Finding, run: RunResult, steps: int, crashed: bool 
         else:
             verdict = (UNREACHED, why_unreached(run, finding.line, steps))
     status, evidence = verdict
+    if status == UNREACHED and not run.failure and finding.line in (run.observations.get("ran_lines") or ()):
+        status = INCONCLUSIVE
     return replace(finding, confirmation={"status": status, "evidence": evidence})
 
 
