@@ -81,9 +81,13 @@ class ModeData(TypedDict):
     module: Any  # values.ModuleInfo or None
 
 
-class StackData(TypedDict):
+class _StackData(TypedDict):
     seq: Any  # the abstract sequence stacked
-    function: str  # "stack" or "tensor"
+    function: str  # "stack", "tensor", or "default_collate" (a DataLoader batching a Dataset of this file)
+
+
+class StackData(_StackData, total=False):
+    varies: str  # default_collate: why a sample's size depends on the item
 
 
 class CallData(TypedDict):

@@ -15,7 +15,7 @@ from . import facts as F
 from . import values as V
 from . import libs
 from .names import ImportTable, dotted
-from .naming import is_model_name, role_of_name, tokens  # noqa: F401 - re-exported
+from .naming import is_model_name, item_kind, role_of_name, tokens  # noqa: F401 - re-exported
 from .util import UNBOUNDED as _UNBOUNDED
 from .util import is_none as _is_none
 from .util import literal_int as _literal_int
@@ -434,11 +434,17 @@ class Interpreter:
                     for part in (el.slice.lower, el.slice.upper, el.slice.step):
                         if part is not None:
                             self.ev(part)
+            if isinstance(base, V.Seq) and isinstance(index, V.ItemIndex) and len(e.slice) == 1:
+                element = _element_of(base)
+                base = None if element is None else V.ListOf(element)
             if isinstance(base, V.Seq):
                 i = _literal_int(index)
                 if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
                     return base.items[i]
                 return None
+            per_item = self._per_item_subscript(e, base, index)
+            if per_item is not _MISSING:
+                return per_item
             handler = libs.subscript_handler(base)
             return handler(self, base, e) if handler is not None else None
         if t in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
@@ -467,11 +473,16 @@ class Interpreter:
                 self.ev(c.comparator)
             return None
         if t is cst.Dict:
+            items: Optional[list] = []
             for el in e.elements:
                 if isinstance(el, cst.DictElement):
                     self.ev(el.key)
-                self.ev(el.value)
-            return None
+                value = self.ev(el.value)
+                if items is not None and isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString):
+                    items.append((str(el.key.evaluated_value), value))
+                else:
+                    items = None
+            return V.Record(tuple(items)) if items else None
         if t is cst.FormattedString:
             for part in e.parts:
                 if isinstance(part, cst.FormattedStringExpression):
@@ -484,10 +495,12 @@ class Interpreter:
 
     def _comprehension(self, e) -> Any:
         saved = dict(self.env)
+        first = None
         try:
             comp = e.for_in
             while comp is not None:
                 it = self.ev(comp.iter)
+                first = it if comp is e.for_in else first
                 self.bind(comp.target, self._element(it))
                 for cond in comp.ifs:
                     self.ev(cond.test)
@@ -495,15 +508,50 @@ class Interpreter:
             if isinstance(e, cst.DictComp):
                 self.ev(e.key)
                 self.ev(e.value)
-            else:
-                self.ev(e.elt)
+                return None
+            elt = self.ev(e.elt)
         finally:
             self.env.clear()
             self.env.update(saved)
-        return None
+        if isinstance(e, cst.SetComp) or e.for_in.inner_for_in is not None:
+            return None
+        if isinstance(first, V.PerItem) and first.kind == "seq" or isinstance(first, V.Tensor) and V.varies(first):
+            return V.PerItem("seq", V.varies(first) or "")  # one element per token: the length of the item
+        if isinstance(first, V.PerItem):
+            return None
+        return V.ListOf(elt) if elt is not None else None
+
+    # ------------------------------------------------------------------ per-item values (a Dataset's __getitem__)
+    def _per_item_subscript(self, e: cst.Subscript, base: Any, index: Any) -> Any:
+        """``self.texts[idx]``: an element chosen by the item index; ``tokens[:n]`` of a per-item sequence."""
+        if len(e.slice) != 1:
+            return _MISSING
+        el = e.slice[0].slice
+        if isinstance(base, V.ListOf):
+            return base.element if isinstance(el, cst.Index) else base
+        if isinstance(base, V.Record):
+            if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
+                return base.get(str(el.value.evaluated_value))
+            return None
+        if isinstance(index, V.ItemIndex) and not isinstance(base, (V.Tensor, V.Dataset)):
+            text = dotted(e.value)
+            kind = item_kind(text)
+            return V.PerItem(kind, f"`{text}[...]` differs from item to item") if text else V.PerItem("element", "")
+        if isinstance(base, V.PerItem):
+            if isinstance(el, cst.Slice):
+                return base if base.kind == "seq" else None  # truncation keeps shorter items short
+            if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
+                key = str(el.value.evaluated_value)
+                return V.PerItem(item_kind(key), f"`[{key!r}]` of each item differs from item to item")
+            if base.kind == "element":
+                return V.PerItem("element", base.reason)
+            return None
+        return _MISSING
 
     def _binop(self, e: cst.BinaryOperation, left: Any, right: Any) -> Any:
         op = type(e.operator)
+        if isinstance(left, V.PerItem) or isinstance(right, V.PerItem):
+            return _per_item_binop(op, left, right)
         if isinstance(left, V.Number) and isinstance(right, V.Number):
             try:
                 if op is cst.Add:
@@ -574,8 +622,32 @@ class Interpreter:
         if qual is not None:
             return self.library_call(qual, node, args, kwargs)
         if method is not None:
+            if method == "append" and isinstance(func.value, cst.Name) and len(args) == 1 and not kwargs:
+                self._append(func.value.value, recv, args[0])
             return self.method_call(recv, method, node, args, kwargs)
+        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip"):
+            return self._builtin(func.value, node, args)
         return self.call_value(callee, node, args, kwargs, dotted(func))
+
+    def _append(self, name: str, recv: Any, value: Any) -> None:
+        """``xs.append(v)`` on a list bound here: the list holds values like ``v``."""
+        if name not in self.env:
+            return
+        if isinstance(recv, V.Seq) and recv.is_list and not recv.items and value is not None:
+            self.env[name] = V.ListOf(value)
+        elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
+            self.env[name] = None
+
+    def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
+        """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
+        if name == "len" and len(args) == 1:
+            reason = V.varies(args[0]) if not isinstance(args[0], V.PerItem) or args[0].kind == "seq" else None
+            return V.PerItem("number", reason) if reason else None
+        if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":
+            batch = self.ev(node.args[0].value)
+            if isinstance(batch, V.ListOf) and isinstance(batch.element, V.Seq):
+                return V.Seq(tuple(V.ListOf(item) if item is not None else None for item in batch.element.items))
+        return None
 
     def call_value(self, callee: Any, node: cst.Call, args: list, kwargs: dict, text: Optional[str]) -> Any:
         if isinstance(callee, V.Instance) and callee.cls.is_module:
@@ -716,7 +788,29 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "inner", inner)
 
 
+def _per_item_binop(op: type, left: Any, right: Any) -> Any:
+    """Arithmetic on per-item values: a length stays per-item; a list repeated a per-item number of times is
+    as long as the item; two per-item lengths may add up to a constant (``x + [pad] * (n - len(x))``)."""
+    def is_list(v: Any) -> bool:
+        return isinstance(v, V.ListOf) or isinstance(v, V.Seq) and v.is_list
+
+    per = left if isinstance(left, V.PerItem) else right
+    other = right if per is left else left
+    if per.kind == "number":
+        if op is cst.Multiply and is_list(other):
+            return V.PerItem("seq", per.reason)
+        if op in (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide) and (
+                isinstance(other, V.Number) or isinstance(other, V.PerItem) and other.kind == "number"):
+            return per
+        return None
+    if per.kind == "seq" and op is cst.Add and is_list(other):
+        return per
+    return None
+
+
 def _element_of(value: Any) -> Any:
+    if isinstance(value, V.ListOf):
+        return value.element
     if isinstance(value, _Enumerate):
         return V.Seq((None, _element_of(value.inner)))
     if isinstance(value, V.Loader):

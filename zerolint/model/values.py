@@ -190,6 +190,69 @@ class CliDefault(Number):
 
 
 @dataclass(frozen=True)
+class Varies:
+    """A size that depends on the dataset item (a ``Tensor.shape`` entry); ``reason`` says why, for messages."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemIndex:
+    """The index a Dataset's ``__getitem__`` receives: what it selects differs from one item to the next."""
+
+
+@dataclass(frozen=True)
+class PerItem:
+    """A value read for one dataset item. ``kind``: "seq" (a string or list whose length depends on the
+    item), "number" (an int that depends on the item), "image" (an image file, of its own size),
+    "element" (an element of a collection selected by the item index: its length is not known)."""
+
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list of unknown length whose elements all hold ``element`` (a comprehension, a batch of samples)."""
+
+    element: Any
+
+
+@dataclass(frozen=True)
+class Record:
+    """A dict with literal string keys: ``((key, value), ...)``."""
+
+    items: tuple
+
+    def get(self, key: str) -> Any:
+        return next((v for k, v in self.items if k == key), None)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A torchvision-like transform: ``resizes`` True if it brings images to one size, False if it is known
+    not to, None if unknown; ``to_tensor`` if its output is a tensor."""
+
+    resizes: Optional[bool]
+    to_tensor: bool = False
+
+
+def varies(value: Any, depth: int = 0) -> Optional[str]:
+    """Why a per-sample value's shape depends on the item (None: fixed or unknown)."""
+    if isinstance(value, Tensor):
+        return next((d.reason for d in value.shape or () if isinstance(d, Varies)), None)
+    if isinstance(value, PerItem):
+        return value.reason if value.kind in ("seq", "image") else None
+    if depth > 3:
+        return None
+    if isinstance(value, Seq):
+        return next((r for r in (varies(i, depth + 1) for i in value.items) if r), None)
+    if isinstance(value, Record):
+        return next((r for r in (varies(v, depth + 1) for _, v in value.items) if r), None)
+    return None
+
+
+@dataclass(frozen=True)
 class GradContext:
     """``torch.no_grad()`` and friends, as a value (for ``with`` and decorators)."""
 

@@ -26,6 +26,10 @@ class StackRaggedSequences(Rule):
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.STACK):
             seq = event.data.get("seq")
+            reason = event.data.get("varies") or (V.varies(seq.element) if isinstance(seq, V.ListOf) else None)
+            if reason:
+                yield self._per_item(event, reason)
+                continue
             if not isinstance(seq, V.Seq) or len(seq.items) < 2:
                 continue
             lengths = _lengths(seq)
@@ -35,6 +39,20 @@ class StackRaggedSequences(Rule):
                     f"torch.{event.data['function']} over sequences of different lengths ({shown}): "
                     "this raises a size error, and truncating to fit feeds the model garbage. Pad "
                     "first (torch.nn.utils.rnn.pad_sequence) and pack with pack_padded_sequence."))
+
+    @staticmethod
+    def _per_item(event, reason: str) -> Report:
+        if event.data["function"] == "default_collate":
+            what = ("this DataLoader batches with the default collate, which stacks the samples, but "
+                    f"`__getitem__` returns a tensor whose size depends on the item ({reason})")
+            fix = "pass a collate_fn that pads (pad_sequence), or pad/resize every sample to one size"
+        else:
+            what = (f"torch.{event.data['function']} over per-sample tensors or lists whose size depends on the "
+                    f"item ({reason})")
+            fix = "pad the batch (torch.nn.utils.rnn.pad_sequence) or pad/resize every sample to one size"
+        return Report(event.node, (
+            f"{what}: the first batch with two different lengths raises `stack expects each tensor to be "
+            f"equal size`, and truncating to fit feeds the model garbage. Instead, {fix}."))
 
 
 @register

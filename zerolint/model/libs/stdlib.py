@@ -67,6 +67,24 @@ def _seq_method(ip, recv: V.Seq, recv_text, method, node, args, kwargs) -> Any:
     return recv if method in ("copy",) else None
 
 
+_STRING_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "replace", "casefold", "translate", "convert",
+                   "copy", "title"}
+
+
+def _per_item_method(ip, recv: V.PerItem, recv_text, method, node, args, kwargs) -> Any:
+    """Methods on a value read for one dataset item: ``text.split()`` has as many words as the text."""
+    if method in ("split", "splitlines") or method == "encode" and recv.kind == "seq":
+        return V.PerItem("seq", recv.reason if recv.kind == "seq" else
+                         f"the words of `{recv_text}` differ in number from item to item")
+    if method in _STRING_METHODS:
+        return recv
+    return None
+
+
+def _item_index_method(ip, recv: V.ItemIndex, recv_text, method, node, args, kwargs) -> Any:
+    return recv if method in ("tolist", "item") else None  # `if torch.is_tensor(idx): idx = idx.tolist()`
+
+
 CALLS = {
     "tqdm": first_arg,
     "copy": first_arg,
@@ -75,5 +93,6 @@ CALLS = {
     "argparse.ArgumentParser": _argument_parser,
 }
 PREFIXES = {"tqdm": first_arg, "copy": first_arg}
-RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method}
+RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.PerItem: _per_item_method,
+             V.ItemIndex: _item_index_method}
 ATTRIBUTES = {V.Namespace: _namespace_attribute}

@@ -93,11 +93,18 @@ _FILL_RANGES = {"rand": (0.0, 1.0), "rand_like": (0.0, 1.0), "randn": UNBOUNDED,
                 "normal": UNBOUNDED, "zeros": (0.0, 0.0), "ones": (1.0, 1.0)}
 
 
+def _dim(value: Any) -> Any:
+    """A literal size, a size that depends on the dataset item (``V.Varies``), or None."""
+    if isinstance(value, V.PerItem) and value.kind == "number":
+        return V.Varies(value.reason)
+    return literal_int(value)
+
+
 def _filled(ip, qual, node, args, kwargs) -> Any:
     name = _name(qual)
     dims = args if name != "full" else args[:1]
-    shape = literal_shape(dims[0]) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
-        tuple(literal_int(a) for a in dims) if dims else None
+    shape = tuple(_dim(a) for a in dims[0].items) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
+        tuple(_dim(a) for a in dims) if dims else None
     return V.Tensor(dtype="float", shape=shape, value_range=_FILL_RANGES.get(name), origin=node,
                     continuous=name in ("rand", "randn", "rand_like", "randn_like", "normal") or None,
                     dim_names=dim_names(node))
@@ -114,6 +121,8 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
     seq = args[0] if args else None
     if name in ("stack", "tensor") and node.args:
         ip.emit(F.STACK, node, seq=seq, function=name)
+    if isinstance(seq, V.PerItem) and seq.kind == "seq" and name != "stack":  # the tokens of one item
+        return V.Tensor(dtype=dtype_of_args(ip, node), shape=(V.Varies(seq.reason),), origin=node)
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
         shape = (len(seq.items),) + first.shape if first.shape is not None and all(

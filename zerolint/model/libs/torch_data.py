@@ -45,7 +45,38 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
             or "stream" in (dotted(dataset_node) or "").lower():
         shuffled = None
     known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
+    if known and isinstance(dataset, V.Instance) and "batch_sampler" not in keywords:
+        _collate(ip, node, dataset, keywords, kwargs)
     return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
+
+
+def _batches(node: cst.Call, keywords: dict) -> bool:
+    """Does the loader put several samples in a batch? (``batch_size`` given and not 1 or None)"""
+    size = keywords.get("batch_size")
+    if size is None:
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        size = positional[1] if len(positional) > 1 else None
+    return size is not None and not (isinstance(size, cst.Integer) and size.value == "1") \
+        and not (isinstance(size, cst.Name) and size.value == "None")
+
+
+def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> None:
+    """Batch the samples of a Dataset class of this file: ``__getitem__`` read for an abstract item
+    (``V.ItemIndex``). The default collate stacks every tensor of a sample: a STACK event at the loader
+    when one has a size that depends on the item. A ``collate_fn`` of this file is called with the batch
+    (a list of such samples), so its own ``torch.stack`` sees them."""
+    if not _batches(node, keywords):
+        return
+    sample = ip.summary(dataset.cls.methods["__getitem__"], [V.ItemIndex()], {})
+    collate = kwargs.get("collate_fn")
+    if "collate_fn" not in keywords:
+        reason = V.varies(sample)
+        if reason:
+            ip.emit(F.STACK, node, seq=None, function="default_collate", varies=reason)
+    elif isinstance(collate, V.Function) and sample is not None and ip.recording:
+        fn = collate.facts
+        event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fn})
+        fn.call_sites.append(F.CallSite(node, ip.facts, event, [V.ListOf(sample)], {}))
 
 
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
