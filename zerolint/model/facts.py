@@ -118,8 +118,12 @@ class ArgmaxData(TypedDict):
     input: Any
 
 
-class LastStepData(TypedDict):
+class _LastStepData(TypedDict):
     batch_first: Optional[bool]
+
+
+class LastStepData(_LastStepData, total=False):
+    state: bool  # h_n of an RNN run over a padded, unpacked batch
 
 
 class LoaderData(TypedDict):

@@ -258,7 +258,7 @@ class Interpreter:
         self.loop, self.conditional = loop, False
         try:
             if target is not None:
-                self.bind(target, self._element(iter_value))
+                self.bind(target, self._element(iter_value, getattr(node, "iter", None)))
             self._sub(node.body, conditional=False)
         finally:
             self.loop, self.conditional = saved
@@ -365,8 +365,13 @@ class Interpreter:
                         and el.slice.value.evaluated_value in libs.KEY_STORES:
                     self.emit(libs.KEY_STORES[el.slice.value.evaluated_value], target)
 
-    def _element(self, value: Any) -> Any:
-        """What iterating a value yields: a loader's batch, a sequence's items."""
+    def _element(self, value: Any, iter_node: Optional[cst.BaseExpression] = None) -> Any:
+        """What iterating a value yields: a loader's batch, a sequence's items; each of ``texts`` (a
+        collection named for texts, not known here) is a different text."""
+        if value is None and iter_node is not None:
+            name = dotted(iter_node)
+            if name and item_kind(name) == "seq" and name.endswith("s"):
+                return V.PerItem("element", f"each of `{name}` has its own length")
         if isinstance(value, _Enumerate):
             return V.Seq((None, self._element(value.inner)))
         if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
@@ -501,14 +506,14 @@ class Interpreter:
             while comp is not None:
                 it = self.ev(comp.iter)
                 first = it if comp is e.for_in else first
-                self.bind(comp.target, self._element(it))
+                self.bind(comp.target, self._element(it, comp.iter))
                 for cond in comp.ifs:
                     self.ev(cond.test)
                 comp = comp.inner_for_in
             if isinstance(e, cst.DictComp):
                 self.ev(e.key)
-                self.ev(e.value)
-                return None
+                value = self.ev(e.value)
+                return V.Record((("", value),)) if value is not None else None  # keys not known
             elt = self.ev(e.elt)
         finally:
             self.env.clear()

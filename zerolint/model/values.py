@@ -39,6 +39,7 @@ class Tensor:
     padded: bool = False  # output of pad_packed_sequence / an RNN over a padded batch
     pad_input: bool = False  # a batch padded with pad_sequence (an RNN over it gives a padded output)
     batch_first: Optional[bool] = None  # layout of a padded sequence batch
+    rnn_state: bool = False  # h_n of an RNN run over a padded (not packed) batch: (layers, batch, hidden)
     dim_names: Optional[tuple] = None  # the names the shape was built from, e.g. ("seq_len", "batch")
     model: Optional["ModuleInfo"] = None  # the model whose forward produced it
     origin: Optional[cst.CSTNode] = None  # the call that made it, for messages
@@ -235,6 +236,13 @@ class Transform:
 
     resizes: Optional[bool]
     to_tensor: bool = False
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """A Hugging Face tokenizer (``AutoTokenizer.from_pretrained``)."""
+
+    qualname: str
 
 
 def varies(value: Any, depth: int = 0) -> Optional[str]:

@@ -61,6 +61,13 @@ class LastStepOfPaddedOutput(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.LAST_STEP):
+            if event.data.get("state"):
+                yield Report(event.node, (
+                    f"`{source(event.node)}` reads the final hidden state of an RNN run over a padded batch "
+                    "without packing: every sequence shorter than the longest has run on through its padding, "
+                    "so its state is washed out. Pack the batch (pack_padded_sequence with the lengths) "
+                    "before the RNN, then h_n is the state at each sequence's own last step."))
+                continue
             yield Report(event.node, (
                 f"`{source(event.node)}` takes the last time step of a padded batch: for every sequence "
                 "shorter than the longest it reads padding, so the classifier sees garbage. Use the final "
@@ -145,7 +152,7 @@ class RNNBatchFirstMismatch(Rule):
             if batch_first is None or layout is None:
                 continue
             if batch_first and layout == "time-first" or not batch_first and layout == "batch-first":
-                built = ", ".join(inp.dim_names)
+                built = ", ".join(n or "?" for n in inp.dim_names)
                 expected = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
                 yield Report(event.node, (
                     f"the input is built as ({built}) but the RNN was created with batch_first="

@@ -77,7 +77,7 @@ def _numpy(ip, qual, node, args, kwargs) -> Any:
                         value_range=(min(values), max(values)), continuous=False, origin=node)
     if name in ("array", "asarray"):
         seq = args[0] if args else None
-        if isinstance(seq, V.Tensor):
+        if isinstance(seq, (V.Tensor, V.PerItem)):
             return seq
         flat = flatten_numbers(seq) if isinstance(seq, V.Seq) else None
         if flat:

@@ -81,6 +81,25 @@ def _per_item_method(ip, recv: V.PerItem, recv_text, method, node, args, kwargs)
     return None
 
 
+def _random_int(ip, qual, node, args, kwargs) -> Any:
+    """random.randint(5, 50): a new number at each call (a length drawn per sample)."""
+    return V.PerItem("number", f"`{qual}(...)` draws a new length for each sample")
+
+
+def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) -> Any:
+    """dict methods of a dict literal: ``enc.items()`` pairs each key with its value."""
+    values = [v for _, v in recv.items]
+    first = values[0] if values else None
+    same = first if all(V.same_value(v, first) for v in values) else None
+    if method == "items":
+        return V.ListOf(V.Seq((None, same)))
+    if method == "values":
+        return V.ListOf(same) if same is not None else None
+    if method == "copy":
+        return recv
+    return None
+
+
 def _item_index_method(ip, recv: V.ItemIndex, recv_text, method, node, args, kwargs) -> Any:
     return recv if method in ("tolist", "item") else None  # `if torch.is_tensor(idx): idx = idx.tolist()`
 
@@ -91,8 +110,9 @@ CALLS = {
     "collections.OrderedDict": _ordered_dict,
     "functools.partial": _partial,
     "argparse.ArgumentParser": _argument_parser,
+    **dict.fromkeys(("random.randint", "random.randrange"), _random_int),
 }
 PREFIXES = {"tqdm": first_arg, "copy": first_arg}
 RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.PerItem: _per_item_method,
-             V.ItemIndex: _item_index_method}
+             V.ItemIndex: _item_index_method, V.Record: _record_method}
 ATTRIBUTES = {V.Namespace: _namespace_attribute}

@@ -116,13 +116,14 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
+    seq = args[0] if args else None
+    if isinstance(seq, V.PerItem) and seq.kind in ("seq", "image") and name != "stack":  # one item's data
+        shape = (V.Varies(seq.reason),) if seq.kind == "seq" else (V.Varies(seq.reason), V.Varies(seq.reason), None)
+        return V.Tensor(dtype=dtype_of_args(ip, node), shape=shape, origin=node)
     if name not in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
         return None
-    seq = args[0] if args else None
     if name in ("stack", "tensor") and node.args:
         ip.emit(F.STACK, node, seq=seq, function=name)
-    if isinstance(seq, V.PerItem) and seq.kind == "seq" and name != "stack":  # the tokens of one item
-        return V.Tensor(dtype=dtype_of_args(ip, node), shape=(V.Varies(seq.reason),), origin=node)
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
         shape = (len(seq.items),) + first.shape if first.shape is not None and all(
@@ -203,8 +204,27 @@ def _shape_only(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
             return _cast(t, cast, node)
     if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
         return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
-    return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node,
-                 dim_names=None)
+    reason = V.varies(t)  # as many elements as the item has: some dimension still depends on it
+    return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, origin=node,
+                 shape=(V.Varies(reason),) if reason else None, dim_names=_layout_after(t.dim_names, method, node))
+
+
+def _layout_after(names: Optional[tuple], method: str, node: cst.Call) -> Optional[tuple]:
+    """The names of the dimensions after ``view(seq_len, batch, -1)``, ``permute(1, 0, 2)``, ``transpose(0, 1)``."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    if method in ("view", "reshape"):
+        named = tuple(dotted(v) or "" for v in positional)
+        return named if len(named) >= 3 and any(named[:2]) else None
+    order = [int(v.value) for v in positional if isinstance(v, cst.Integer)]
+    if names is None or len(order) != len(positional):
+        return None
+    if method == "permute" and sorted(order) == list(range(len(names))):
+        return tuple(names[i] for i in order)
+    if method == "transpose" and len(order) == 2 and max(order) < len(names):
+        swapped = list(names)
+        swapped[order[0]], swapped[order[1]] = swapped[order[1]], swapped[order[0]]
+        return tuple(swapped)
+    return names if method in ("contiguous", "to", "cuda", "cpu", "float") else None
 
 
 def _to_float(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
@@ -343,10 +363,15 @@ def _reads_last_step(elements, batch_first: Optional[bool]) -> bool:
 
 
 def _subscript(ip, base: V.Tensor, e: cst.Subscript) -> Any:
-    if base.padded and _reads_last_step(e.slice, base.batch_first):
+    if base.padded and base.rnn_state and len(e.slice) >= 1 and isinstance(e.slice[0].slice, cst.Index):
+        ip.emit(F.LAST_STEP, e, batch_first=None, state=True)  # h_n[-1]: a layer's state after the padding
+    elif base.padded and _reads_last_step(e.slice, base.batch_first):
         ip.emit(F.LAST_STEP, e, batch_first=base.batch_first)
     slices_only = all(isinstance(el.slice, cst.Slice) for el in e.slice)
     shape = tuple(None for _ in base.shape) if slices_only and base.shape else None
+    reason = V.varies(base)
+    if reason and (slices_only or len(base.shape) > len(e.slice)):
+        shape = (V.Varies(reason),)  # x[:max_len] keeps shorter items short; x[0] of (1, n) is (n,)
     return base.but(units=None, shape=shape, origin=e, padded=False)
 
 

@@ -60,6 +60,11 @@ def _batches(node: cst.Call, keywords: dict) -> bool:
         and not (isinstance(size, cst.Name) and size.value == "None")
 
 
+def _mentions_padding(node: cst.CSTNode) -> bool:
+    """A Dataset class that pads somewhere (a pad id, ``padding=``, ``F.pad``) makes its own sample sizes."""
+    return "pad" in cst.Module(body=[]).code_for_node(node).lower()
+
+
 def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> None:
     """Batch the samples of a Dataset class of this file: ``__getitem__`` read for an abstract item
     (``V.ItemIndex``). The default collate stacks every tensor of a sample: a STACK event at the loader
@@ -69,7 +74,7 @@ def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: di
         return
     sample = ip.summary(dataset.cls.methods["__getitem__"], [V.ItemIndex()], {})
     collate = kwargs.get("collate_fn")
-    if "collate_fn" not in keywords:
+    if "collate_fn" not in keywords and not _mentions_padding(dataset.cls.node):
         reason = V.varies(sample)
         if reason:
             ip.emit(F.STACK, node, seq=None, function="default_collate", varies=reason)
@@ -84,8 +89,9 @@ def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     batch_first = bool_kw(node, "batch_first") or False
     if name == "pad_packed_sequence":
         return V.Seq((V.Tensor(padded=True, batch_first=batch_first, origin=node), None))
-    if name == "pad_sequence":
-        return V.Tensor(pad_input=True, batch_first=batch_first, origin=node)
+    if name == "pad_sequence":  # (max_len, batch, *) unless batch_first=True
+        names = ("batch", "seq_len", "") if batch_first else ("seq_len", "batch", "")
+        return V.Tensor(pad_input=True, batch_first=batch_first, origin=node, dim_names=names)
     return None
 
 

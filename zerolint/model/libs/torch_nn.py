@@ -171,7 +171,12 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
         ip.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
     if info.name in V.RECURRENT_LAYERS:
         padded = isinstance(inp, V.Tensor) and (inp.padded or inp.pad_input)
-        return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), None))
+        # the final state h_n of a padded batch run unpacked has read the padding of every shorter sequence
+        state = V.Tensor(padded=True, rnn_state=True, origin=node) if isinstance(inp, V.Tensor) and inp.pad_input \
+            else None
+        if state is not None and info.name == "LSTM":
+            state = V.Seq((state, None))
+        return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), state))
     if info.passthrough and isinstance(inp, V.Tensor):
         if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and inp.units == 1:
             ip.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=inp)

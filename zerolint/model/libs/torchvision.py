@@ -8,14 +8,55 @@ from .. import values as V
 from ..util import bool_kw, literal_int, nothing
 
 
+_FILE_SIZE = "each image file has its own height and width"
+
+
 def _read_image(ip, qual, node, args, kwargs) -> Any:
-    return V.Tensor(dtype="int", value_range=(0, 255), origin=node)
+    per_item = bool(args) and isinstance(args[0], V.PerItem)  # a file chosen by the item index
+    return V.Tensor(dtype="int", value_range=(0, 255), origin=node,
+                    shape=(None, V.Varies(_FILE_SIZE), V.Varies(_FILE_SIZE)) if per_item else None)
+
+
+def _open_image(ip, qual, node, args, kwargs) -> Any:
+    """PIL.Image.open(self.paths[idx]), cv2.imread(...): an image of the file's own size."""
+    return V.PerItem("image", _FILE_SIZE) if args and isinstance(args[0], V.PerItem) else None
+
+
+# Transforms that bring every image to one size, and those that turn an image into a tensor.
+RESIZING_TRANSFORMS = {"Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop", "FiveCrop", "TenCrop", "Scale",
+                       "RandomSizedCrop", "resize", "center_crop", "resized_crop", "crop"}
+TO_TENSOR = {"ToTensor", "PILToTensor", "to_tensor", "pil_to_tensor"}
 
 
 def _transforms(ip, qual, node, args, kwargs) -> Any:
-    if qual.rsplit(".", 1)[-1] in ("Normalize", "ToTensor", "ConvertImageDtype"):
+    name = qual.rsplit(".", 1)[-1]
+    if name in ("Normalize", "ToTensor", "ConvertImageDtype"):
         ip.emit(F.INPUT_SCALING, node)
+    if name == "Compose":
+        steps = args[0].items if args and isinstance(args[0], V.Seq) else None
+        if steps is None:
+            return None
+        transforms = [s for s in steps if isinstance(s, V.Transform)]
+        resizes = True if any(t.resizes for t in transforms) else False if len(transforms) == len(steps) else None
+        return V.Transform(resizes, any(t.to_tensor for t in transforms))
+    if ".functional" in qual:  # TF.to_tensor(img), TF.resize(img, size): applied at once
+        return _apply(V.Transform(name in RESIZING_TRANSFORMS, name in TO_TENSOR), args[0] if args else None)
+    if name[:1].isupper():
+        return V.Transform(name in RESIZING_TRANSFORMS, name in TO_TENSOR)
     return None
+
+
+def _apply(transform: V.Transform, image: Any) -> Any:
+    """An image (or image tensor) through a transform: one size if it resizes or crops, else its own."""
+    if transform.resizes is not False or V.varies(image) is None:
+        return None
+    if transform.to_tensor and isinstance(image, V.PerItem):
+        return V.Tensor(dtype="float", shape=(None, V.Varies(image.reason), V.Varies(image.reason)))
+    return image
+
+
+def _call_transform(ip, callee: V.Transform, node, args, kwargs, text) -> Any:
+    return _apply(callee, args[0] if args else None)
 
 
 def _dataset(ip, qual, node, args, kwargs) -> Any:
@@ -42,7 +83,11 @@ def _dataset_attribute(ip, base: V.Dataset, name: str) -> Any:
     return None
 
 
-CALLS = dict.fromkeys(("torchvision.io.read_image", "torchvision.io.decode_image"), _read_image)
+CALLS = {
+    **dict.fromkeys(("torchvision.io.read_image", "torchvision.io.decode_image"), _read_image),
+    **dict.fromkeys(("PIL.Image.open", "cv2.imread", "skimage.io.imread", "imageio.imread", "imageio.v2.imread",
+                     "matplotlib.pyplot.imread"), _open_image),
+}
 PREFIXES = {
     "torchvision": nothing,
     "torchvision.transforms": _transforms,
@@ -50,3 +95,4 @@ PREFIXES = {
     "torchvision.models": _model,
 }
 ATTRIBUTES = {V.Dataset: _dataset_attribute}
+VALUE_CALLS = {V.Transform: _call_transform}
