@@ -166,7 +166,7 @@ class Interpreter:
             if value is None and param.default is not None and (args is not None or not sites):
                 value = self.quiet_eval(param.default)
             if isinstance(value, V.Loader) and value.role is None:
-                value = V.Loader(value.dataset, role_of_name(name), value.node)
+                value = V.Loader(value.dataset, role_of_name(name), value.node, batch=value.batch)
             env[name] = value
         for extra in (fn.node.params.star_arg, fn.node.params.star_kwarg):
             if isinstance(extra, cst.Param):
@@ -370,10 +370,12 @@ class Interpreter:
         collection named for texts, not known here) is a different text."""
         if value is None and iter_node is not None:
             name = dotted(iter_node)
-            if name and item_kind(name) == "seq" and name.endswith("s"):
+            if name and item_kind(name) in ("seq", "text") and name.endswith("s"):
                 return V.PerItem("element", f"each of `{name}` has its own length")
         if isinstance(value, _Enumerate):
             return V.Seq((None, self._element(value.inner)))
+        if isinstance(value, V.Loader) and value.batch is not None:
+            return value.batch
         if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
             item = self.summary(value.dataset.cls.methods["__getitem__"], [None], {})
             return item if isinstance(item, (V.Seq, V.Tensor)) else None
@@ -382,7 +384,7 @@ class Interpreter:
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
             loader = V.Loader(loader.dataset, role_of_name(name), loader.node, loader.dataset_role,
-                              loader.shuffled)
+                              loader.shuffled, loader.batch)
         if loader.node is not None and isinstance(loader.node, cst.Call):
             self.emit(F.LOADER, loader.node, loader=loader, name=name)
         return loader
@@ -520,8 +522,10 @@ class Interpreter:
             self.env.update(saved)
         if isinstance(e, cst.SetComp) or e.for_in.inner_for_in is not None:
             return None
-        if isinstance(first, V.PerItem) and first.kind == "seq" or isinstance(first, V.Tensor) and V.varies(first):
-            return V.PerItem("seq", V.varies(first) or "")  # one element per token: the length of the item
+        if isinstance(first, V.PerItem) and first.kind in ("seq", "text") \
+                or isinstance(first, V.Tensor) and V.varies(first):
+            reason = first.reason if isinstance(first, V.PerItem) else V.varies(first)
+            return V.PerItem("seq", reason or "")  # one element per token or character: as long as the item
         if isinstance(first, V.PerItem):
             return None
         return V.ListOf(elt) if elt is not None else None
@@ -544,7 +548,7 @@ class Interpreter:
             return V.PerItem(kind, f"`{text}[...]` differs from item to item") if text else V.PerItem("element", "")
         if isinstance(base, V.PerItem):
             if isinstance(el, cst.Slice):
-                return base if base.kind == "seq" else None  # truncation keeps shorter items short
+                return base if base.kind in ("seq", "text") else None  # truncation keeps shorter items short
             if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
                 key = str(el.value.evaluated_value)
                 return V.PerItem(item_kind(key), f"`[{key!r}]` of each item differs from item to item")
@@ -646,7 +650,9 @@ class Interpreter:
     def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
         """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
         if name == "len" and len(args) == 1:
-            reason = V.varies(args[0]) if not isinstance(args[0], V.PerItem) or args[0].kind == "seq" else None
+            value = args[0]
+            reason = value.reason if isinstance(value, V.PerItem) and value.kind in ("seq", "text") else \
+                V.varies(value) if isinstance(value, V.Tensor) else None
             return V.PerItem("number", reason) if reason else None
         if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":
             batch = self.ev(node.args[0].value)

@@ -156,6 +156,7 @@ class Loader:
     node: Optional[cst.CSTNode] = None
     dataset_role: Optional[str] = None  # "train"/"eval" from the dataset (train=True, its name)
     shuffled: Optional[bool] = None  # shuffle=True or a sampler; False when neither; None: unknown
+    batch: Any = None  # what its collate_fn (a function of this file) returns for a batch, where known
 
 
 @dataclass(frozen=True)
@@ -204,9 +205,10 @@ class ItemIndex:
 
 @dataclass(frozen=True)
 class PerItem:
-    """A value read for one dataset item. ``kind``: "seq" (a string or list whose length depends on the
-    item), "number" (an int that depends on the item), "image" (an image file, of its own size),
-    "element" (an element of a collection selected by the item index: its length is not known)."""
+    """A value read for one dataset item. ``kind``: "seq" (a list whose length depends on the item), "text"
+    (a string: batched as a list of strings, its length matters once tokenized), "number" (an int that
+    depends on the item), "image" (an image file, of its own size), "element" (an element of a collection
+    selected by the item index: its length is not known)."""
 
     kind: str
     reason: str

@@ -44,7 +44,7 @@ class StackRaggedSequences(Rule):
     def _per_item(event, reason: str) -> Report:
         if event.data["function"] == "default_collate":
             what = ("this DataLoader batches with the default collate, which stacks the samples, but "
-                    f"`__getitem__` returns a tensor whose size depends on the item ({reason})")
+                    f"`__getitem__` returns a tensor or list whose size depends on the item ({reason})")
             fix = "pass a collate_fn that pads (pad_sequence), or pad/resize every sample to one size"
         else:
             what = (f"torch.{event.data['function']} over per-sample tensors or lists whose size depends on the "

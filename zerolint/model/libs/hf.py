@@ -68,7 +68,8 @@ def _tokens(ip, node: cst.Call, text: object) -> object:
     if isinstance(text, V.PerItem):
         return V.PerItem("seq", "the number of tokens differs from text to text")
     name = dotted(arg) or ""
-    if isinstance(text, (V.Seq, V.ListOf)) or text is None and item_kind(name) == "seq" and name.endswith("s"):
+    if isinstance(text, (V.Seq, V.ListOf)) or text is None and item_kind(name) in ("seq", "text") \
+            and name.endswith("s"):
         return V.ListOf(V.PerItem("seq", f"the tokenized `{name or 'texts'}` differ in length from text to text"))
     return None
 

@@ -73,8 +73,8 @@ _STRING_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "replace", "ca
 
 def _per_item_method(ip, recv: V.PerItem, recv_text, method, node, args, kwargs) -> Any:
     """Methods on a value read for one dataset item: ``text.split()`` has as many words as the text."""
-    if method in ("split", "splitlines") or method == "encode" and recv.kind == "seq":
-        return V.PerItem("seq", recv.reason if recv.kind == "seq" else
+    if method in ("split", "splitlines"):
+        return V.PerItem("seq", recv.reason if recv.kind in ("seq", "text") else
                          f"the words of `{recv_text}` differ in number from item to item")
     if method in _STRING_METHODS:
         return recv

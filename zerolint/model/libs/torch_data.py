@@ -45,9 +45,10 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
             or "stream" in (dotted(dataset_node) or "").lower():
         shuffled = None
     known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
+    batch = None
     if known and isinstance(dataset, V.Instance) and "batch_sampler" not in keywords:
-        _collate(ip, node, dataset, keywords, kwargs)
-    return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
+        batch = _collate(ip, node, dataset, keywords, kwargs)
+    return V.Loader(dataset if known else None, None, node, dataset_role, shuffled, batch)
 
 
 def _batches(node: cst.Call, keywords: dict) -> bool:
@@ -65,23 +66,26 @@ def _mentions_padding(node: cst.CSTNode) -> bool:
     return "pad" in cst.Module(body=[]).code_for_node(node).lower()
 
 
-def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> None:
+def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> Any:
     """Batch the samples of a Dataset class of this file: ``__getitem__`` read for an abstract item
     (``V.ItemIndex``). The default collate stacks every tensor of a sample: a STACK event at the loader
     when one has a size that depends on the item. A ``collate_fn`` of this file is called with the batch
-    (a list of such samples), so its own ``torch.stack`` sees them."""
+    (a list of such samples), so its own ``torch.stack`` sees them; what it returns is the loader's batch."""
     if not _batches(node, keywords):
-        return
+        return None
     sample = ip.summary(dataset.cls.methods["__getitem__"], [V.ItemIndex()], {})
     collate = kwargs.get("collate_fn")
     if "collate_fn" not in keywords and not _mentions_padding(dataset.cls.node):
         reason = V.varies(sample)
         if reason:
             ip.emit(F.STACK, node, seq=None, function="default_collate", varies=reason)
-    elif isinstance(collate, V.Function) and sample is not None and ip.recording:
+    elif isinstance(collate, V.Function) and sample is not None:
         fn = collate.facts
-        event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fn})
-        fn.call_sites.append(F.CallSite(node, ip.facts, event, [V.ListOf(sample)], {}))
+        if ip.recording:
+            event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fn})
+            fn.call_sites.append(F.CallSite(node, ip.facts, event, [V.ListOf(sample)], {}))
+        return ip.summary(fn, [V.ListOf(sample)], {})
+    return None
 
 
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:

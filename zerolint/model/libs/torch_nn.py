@@ -186,6 +186,9 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
                        value_range=activation_range(info.output, inp.value_range))
     if info.returns_tuple or info.output is None and info.units is None:
         return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
+    if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.pad_input:  # padded ids -> padded vectors
+        return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
+                        pad_input=True, batch_first=inp.batch_first, dim_names=inp.dim_names)
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
 
 
