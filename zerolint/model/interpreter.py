@@ -528,7 +528,7 @@ class Interpreter:
             return V.PerItem("seq", reason or "")  # one element per token or character: as long as the item
         if isinstance(first, V.PerItem):
             return None
-        return V.ListOf(elt) if elt is not None else None
+        return V.ListOf(elt)  # a list built here: its elements, even unknown, are not guessed from its name
 
     # ------------------------------------------------------------------ per-item values (a Dataset's __getitem__)
     def _per_item_subscript(self, e: cst.Subscript, base: Any, index: Any) -> Any:

@@ -60,11 +60,14 @@ def _pads(node: cst.Call) -> bool:
     return False
 
 
+_PADDED = None  # ids padded to one length: nothing more to know about them
+
+
 def _tokens(ip, node: cst.Call, text: object) -> object:
     """The token ids of ``text`` without padding: as long as the text (per item), or one list per text."""
-    if _pads(node):
-        return None
     arg = node.args[0].value if node.args and node.args[0].keyword is None else None
+    if _pads(node):
+        return _PADDED if isinstance(text, V.PerItem) else V.ListOf(_PADDED)
     if isinstance(text, V.PerItem):
         return V.PerItem("seq", "the number of tokens differs from text to text")
     name = dotted(arg) or ""
@@ -77,13 +80,12 @@ def _tokens(ip, node: cst.Call, text: object) -> object:
 def _tokenize(ip, callee: V.Tokenizer, node, args, kwargs, text) -> object:
     """``tokenizer(text, truncation=True)``: an encoding whose ``input_ids`` are as long as the text."""
     ids = _tokens(ip, node, args[0] if args else kwargs.get("text"))
-    if ids is None:
+    if ids is None and not _pads(node):
         return None
     tensors = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "return_tensors"), None)
-    if tensors is not None and isinstance(ids, V.PerItem):
-        ids = V.Tensor(dtype="int", shape=(1, V.Varies(ids.reason)), origin=node)
-    elif tensors is not None:
-        return None
+    if tensors is not None:  # one row per text: as long as the text, or padded to one length
+        ids = V.Tensor(dtype="int", shape=(1, V.Varies(ids.reason)) if isinstance(ids, V.PerItem) else None,
+                       origin=node)
     return V.Record(tuple((key, ids) for key in _ENCODING_KEYS))
 
 

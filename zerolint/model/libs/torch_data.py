@@ -4,6 +4,7 @@ Iterating a loader is read by the core (``Interpreter._element``: a local Datase
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import libcst as cst
@@ -61,9 +62,12 @@ def _batches(node: cst.Call, keywords: dict) -> bool:
         and not (isinstance(size, cst.Name) and size.value == "None")
 
 
+_PAD_WORD = re.compile(r"(?i)(?<![a-z])pad")
+
+
 def _mentions_padding(node: cst.CSTNode) -> bool:
     """A Dataset class that pads somewhere (a pad id, ``padding=``, ``F.pad``) makes its own sample sizes."""
-    return "pad" in cst.Module(body=[]).code_for_node(node).lower()
+    return _PAD_WORD.search(cst.Module(body=[]).code_for_node(node)) is not None
 
 
 def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> Any:
