@@ -213,12 +213,16 @@ class Interpreter:
                 self.small(small)
         elif t is cst.If:
             self.ev(stmt.test)
+            before = dict(self.env) if self.env is not self.globals else None
             self.guards.append(stmt.test)
             try:
                 self._sub(stmt.body)
             finally:
                 self.guards.pop()
+            after_body = dict(self.env) if before is not None else None
             self._sub(stmt.orelse)
+            if before is not None:
+                self._merge_sizes(before, after_body, stmt.orelse is not None)
         elif t is cst.For:
             iter_value = self.ev(stmt.iter)
             self._loop(stmt, iter_value, _iter_text(stmt.iter), stmt.target)
@@ -249,6 +253,15 @@ class Interpreter:
         else:
             for block in _blocks(stmt):
                 self.block(block)
+
+    def _merge_sizes(self, before: dict, after_body: dict, has_else: bool) -> None:
+        """After ``if``/``else``: a size that depends on the item on one path but not on the other (pad
+        the short ones, cut the long ones) is not known to vary."""
+        for name, value in list(self.env.items()):
+            body = after_body.get(name)
+            other = value if has_else and value is not body else before.get(name)
+            if (V.varies(body) is None) != (V.varies(other) is None):
+                self.env[name] = None
 
     def _loop(self, node, iter_value, iter_text, target) -> None:
         loop = F.Loop(node, self.facts, self.loop, iter_value, iter_text)
