@@ -504,10 +504,12 @@ class Interpreter:
                     items = None
             return V.Record(tuple(items)) if items else None
         if t is cst.FormattedString:
+            per_item = None
             for part in e.parts:
                 if isinstance(part, cst.FormattedStringExpression):
-                    self.ev(part.expression)
-            return None
+                    value = self.ev(part.expression)
+                    per_item = per_item or (value if isinstance(value, V.PerItem) else None)
+            return V.PerItem("element", per_item.reason) if per_item is not None else None  # f"{root}/{name}"
         for child in e.children:
             if isinstance(child, cst.BaseExpression):
                 self.ev(child)
@@ -546,9 +548,10 @@ class Interpreter:
     # ------------------------------------------------------------------ per-item values (a Dataset's __getitem__)
     def _per_item_subscript(self, e: cst.Subscript, base: Any, index: Any) -> Any:
         """``self.texts[idx]``: an element chosen by the item index; ``tokens[:n]`` of a per-item sequence."""
-        if len(e.slice) != 1:
-            return _MISSING
         el = e.slice[0].slice
+        if len(e.slice) != 1:  # df.iloc[idx, 0]: a cell of the item's row
+            first = self.quiet_eval(el.value) if isinstance(el, cst.Index) and base is None else None
+            return V.PerItem("element", "") if isinstance(first, V.ItemIndex) else _MISSING
         if isinstance(base, V.ListOf):
             return base.element if isinstance(el, cst.Index) else base
         if isinstance(base, V.Record):
@@ -820,6 +823,8 @@ def _per_item_binop(op: type, left: Any, right: Any) -> Any:
 
     per = left if isinstance(left, V.PerItem) else right
     other = right if per is left else left
+    if per.kind in ("element", "text") and op in (cst.Add, cst.Divide, cst.Modulo) and not is_list(other):
+        return V.PerItem(per.kind, per.reason)  # root + name, root / name, "%s.jpg" % name: the item's own
     if per.kind == "number":
         if op is cst.Multiply and is_list(other):
             return V.PerItem("seq", per.reason)

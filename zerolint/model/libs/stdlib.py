@@ -100,6 +100,12 @@ def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) ->
     return None
 
 
+def _path_join(ip, qual, node, args, kwargs) -> Any:
+    """os.path.join(root, self.files[idx]): the path of the item's own file."""
+    per_item = next((a for a in args if isinstance(a, V.PerItem)), None)
+    return V.PerItem("element", per_item.reason) if per_item is not None else None
+
+
 def _item_index_method(ip, recv: V.ItemIndex, recv_text, method, node, args, kwargs) -> Any:
     return recv if method in ("tolist", "item") else None  # `if torch.is_tensor(idx): idx = idx.tolist()`
 
@@ -111,6 +117,7 @@ CALLS = {
     "functools.partial": _partial,
     "argparse.ArgumentParser": _argument_parser,
     **dict.fromkeys(("random.randint", "random.randrange"), _random_int),
+    **dict.fromkeys(("os.path.join", "posixpath.join", "pathlib.Path"), _path_join),
 }
 PREFIXES = {"tqdm": first_arg, "copy": first_arg}
 RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.PerItem: _per_item_method,

@@ -8,18 +8,8 @@ from .. import values as V
 from ..util import bool_kw, literal_int, nothing
 
 
-_FILE_SIZE = "each image file has its own height and width"
-
-
 def _read_image(ip, qual, node, args, kwargs) -> Any:
-    per_item = bool(args) and isinstance(args[0], V.PerItem)  # a file chosen by the item index
-    return V.Tensor(dtype="int", value_range=(0, 255), origin=node,
-                    shape=(None, V.Varies(_FILE_SIZE), V.Varies(_FILE_SIZE)) if per_item else None)
-
-
-def _open_image(ip, qual, node, args, kwargs) -> Any:
-    """PIL.Image.open(self.paths[idx]), cv2.imread(...): an image of the file's own size."""
-    return V.PerItem("image", _FILE_SIZE) if args and isinstance(args[0], V.PerItem) else None
+    return V.Tensor(dtype="int", value_range=(0, 255), origin=node)
 
 
 # Transforms that bring every image to one size, and those that turn an image into a tensor.
@@ -83,11 +73,9 @@ def _dataset_attribute(ip, base: V.Dataset, name: str) -> Any:
     return None
 
 
-CALLS = {
-    **dict.fromkeys(("torchvision.io.read_image", "torchvision.io.decode_image"), _read_image),
-    **dict.fromkeys(("PIL.Image.open", "cv2.imread", "skimage.io.imread", "imageio.imread", "imageio.v2.imread",
-                     "matplotlib.pyplot.imread"), _open_image),
-}
+# Images read per item are not taken to differ in size: folders of equal-size images are common, and even a
+# resize elsewhere in the file is no evidence (it may serve another model's input size).
+CALLS = dict.fromkeys(("torchvision.io.read_image", "torchvision.io.decode_image"), _read_image)
 PREFIXES = {
     "torchvision": nothing,
     "torchvision.transforms": _transforms,
