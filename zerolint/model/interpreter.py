@@ -456,7 +456,9 @@ class Interpreter:
                             self.ev(part)
             if isinstance(base, V.Seq) and isinstance(index, V.ItemIndex) and len(e.slice) == 1:
                 element = _element_of(base)
-                base = None if element is None else V.ListOf(element)
+                if element is None and base.items:
+                    return _differing_items(base, dotted(e.value))
+                base = V.ListOf(element)
             if isinstance(base, V.Seq):
                 i = _literal_int(index)
                 if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
@@ -813,6 +815,16 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "items", ())
         object.__setattr__(self, "is_list", False)
         object.__setattr__(self, "inner", inner)
+
+
+def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
+    """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""
+    reason = f"the items of `{name or 'the list'}` differ"
+    if all(isinstance(i, V.Number) and isinstance(i.value, int) for i in seq.items):
+        return V.PerItem("number", reason)
+    if all(isinstance(i, V.Seq) for i in seq.items) and len({len(i.items) for i in seq.items}) > 1:
+        return V.PerItem("seq", reason)
+    return V.PerItem(item_kind(name), f"`{name}[...]` differs from item to item") if name else None
 
 
 def _per_item_binop(op: type, left: Any, right: Any) -> Any:
