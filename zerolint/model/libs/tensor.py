@@ -122,7 +122,7 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         return V.Tensor(dtype=dtype_of_args(ip, node), shape=shape, origin=node)
     if name not in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
         return None
-    if name in ("stack", "tensor") and node.args:
+    if node.args:  # stack / tensor / as_tensor / LongTensor / FloatTensor over sequences
         ip.emit(F.STACK, node, seq=seq, function=name)
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
