@@ -142,7 +142,7 @@ class RNNBatchFirstMismatch(Rule):
     code = "ZL405"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event in model.events(F.FORWARD):
+        for event in model.events(F.RNN_INPUT):
             info = event.data.get("module")
             inp = event.data.get("input")
             if info is None or not isinstance(inp, V.Tensor) or not inp.dim_names:

@@ -170,6 +170,7 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
     if info.framework == "torch" and (ip.facts.cls is None or not ip.facts.cls.is_module):
         ip.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
     if info.name in V.RECURRENT_LAYERS:
+        ip.emit(F.RNN_INPUT, node, module=info, input=inp)
         padded = isinstance(inp, V.Tensor) and (inp.padded or inp.pad_input)
         # the final state h_n of a padded batch run unpacked has read the padding of every shorter sequence
         state = V.Tensor(padded=True, rnn_state=True, origin=node) if isinstance(inp, V.Tensor) and inp.pad_input \
@@ -193,7 +194,22 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
 
 
 def _call_module(ip, callee: V.Module, node, args, kwargs, text) -> Any:
+    _padded_call_site(ip, callee.info, node, args, kwargs)
     return forward(ip, callee.info, node, text, args)
+
+
+def _padded_call_site(ip, info: V.ModuleInfo, node, args: list, kwargs: dict) -> None:
+    """``model(padded_batch)`` of a model class of this file: its ``forward`` reads the padded batch (a
+    call site, as for a function of this file), so ``out[:, -1]`` or a permute before its RNN there is
+    seen for what it is."""
+    fwd = info.cls.methods.get("forward") if info.cls is not None else None
+    if fwd is None or not ip.recording or fwd.interpreted:
+        return
+    if not any(isinstance(a, V.Tensor) and (a.pad_input or a.padded or a.dim_names)
+               for a in list(args) + list(kwargs.values())):
+        return  # only a batch whose padding or layout is known says more than forward's own reading
+    event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fwd})
+    fwd.call_sites.append(F.CallSite(node, ip.facts, event, list(args), dict(kwargs)))
 
 
 def loss(ip, loss_value: V.Loss, node: cst.Call, args: list, kwargs: dict) -> Any:
