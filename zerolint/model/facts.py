@@ -34,6 +34,7 @@ LOADER = "loader"  # a DataLoader bound to a name
 WEIGHT_INIT = "weight_init"  # a weight set to a constant
 INPUT_SCALING = "input_scaling"  # a Rescaling/Normalization layer or Normalize/ToTensor transform
 LR_SET = "lr_set"  # param_group["lr"] = ... (the learning rate is driven by hand)
+RNN_INPUT = "rnn_input"  # an RNN/LSTM/GRU layer called (in a script or in a model's forward)
 
 
 # The shape of ``Event.data`` per kind: one TypedDict per kind (required keys in the class, optional ones in
@@ -81,9 +82,13 @@ class ModeData(TypedDict):
     module: Any  # values.ModuleInfo or None
 
 
-class StackData(TypedDict):
+class _StackData(TypedDict):
     seq: Any  # the abstract sequence stacked
-    function: str  # "stack" or "tensor"
+    function: str  # "stack", "tensor", or "default_collate" (a DataLoader batching a Dataset of this file)
+
+
+class StackData(_StackData, total=False):
+    varies: str  # default_collate: why a sample's size depends on the item
 
 
 class CallData(TypedDict):
@@ -114,8 +119,17 @@ class ArgmaxData(TypedDict):
     input: Any
 
 
-class LastStepData(TypedDict):
+class _LastStepData(TypedDict):
     batch_first: Optional[bool]
+
+
+class LastStepData(_LastStepData, total=False):
+    state: bool  # h_n of an RNN run over a padded, unpacked batch
+
+
+class RnnInputData(TypedDict):
+    module: Any  # values.ModuleInfo of the recurrent layer
+    input: Any  # the abstract input value
 
 
 class LoaderData(TypedDict):
@@ -138,7 +152,7 @@ EVENT_DATA: dict = {
     FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, STACK: StackData,
     CALL: CallData, SOFTMAX_CALL: SoftmaxData, OPTIMIZER_NEW: OptimizerNewData, ACCUMULATE: AccumulateData,
     MANUAL_UPDATE: NoData, ARGMAX: ArgmaxData, LAST_STEP: LastStepData, LOADER: LoaderData,
-    WEIGHT_INIT: WeightInitData, INPUT_SCALING: NoData, LR_SET: NoData,
+    WEIGHT_INIT: WeightInitData, INPUT_SCALING: NoData, LR_SET: NoData, RNN_INPUT: RnnInputData,
 }
 
 

@@ -15,7 +15,7 @@ from . import facts as F
 from . import values as V
 from . import libs
 from .names import ImportTable, dotted
-from .naming import is_model_name, role_of_name, tokens  # noqa: F401 - re-exported
+from .naming import is_model_name, item_kind, role_of_name, tokens  # noqa: F401 - re-exported
 from .util import UNBOUNDED as _UNBOUNDED
 from .util import is_none as _is_none
 from .util import literal_int as _literal_int
@@ -167,7 +167,7 @@ class Interpreter:
             if value is None and param.default is not None and (args is not None or not sites):
                 value = self.quiet_eval(param.default)
             if isinstance(value, V.Loader) and value.role is None:
-                value = V.Loader(value.dataset, role_of_name(name), value.node)
+                value = V.Loader(value.dataset, role_of_name(name), value.node, batch=value.batch)
             env[name] = value
         for extra in (fn.node.params.star_arg, fn.node.params.star_kwarg):
             if isinstance(extra, cst.Param):
@@ -214,12 +214,16 @@ class Interpreter:
                 self.small(small)
         elif t is cst.If:
             self.ev(stmt.test)
+            before = dict(self.env) if self.env is not self.globals else None
             self.guards.append(stmt.test)
             try:
                 self._sub(stmt.body)
             finally:
                 self.guards.pop()
+            after_body = dict(self.env) if before is not None else None
             self._sub(stmt.orelse)
+            if before is not None:
+                self._merge_sizes(before, after_body, stmt.orelse is not None)
         elif t is cst.For:
             iter_value = self.ev(stmt.iter)
             self._loop(stmt, iter_value, _iter_text(stmt.iter), stmt.target)
@@ -289,6 +293,14 @@ class Interpreter:
                         if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
                             fields.append(small.target.value)
         return fields
+    def _merge_sizes(self, before: dict, after_body: dict, has_else: bool) -> None:
+        """After ``if``/``else``: a size that depends on the item on one path but not on the other (pad
+        the short ones, cut the long ones) is not known to vary."""
+        for name, value in list(self.env.items()):
+            body = after_body.get(name)
+            other = value if has_else and value is not body else before.get(name)
+            if (V.varies(body) is None) != (V.varies(other) is None):
+                self.env[name] = None
 
     def _loop(self, node, iter_value, iter_text, target) -> None:
         loop = F.Loop(node, self.facts, self.loop, iter_value, iter_text)
@@ -298,7 +310,7 @@ class Interpreter:
         self.loop, self.conditional = loop, False
         try:
             if target is not None:
-                self.bind(target, self._element(iter_value))
+                self.bind(target, self._element(iter_value, getattr(node, "iter", None)))
             self._sub(node.body, conditional=False)
         finally:
             self.loop, self.conditional = saved
@@ -422,10 +434,17 @@ class Interpreter:
             value = None
         record.fields[name] = value
 
-    def _element(self, value: Any) -> Any:
-        """What iterating a value yields: a loader's batch, a sequence's items."""
+    def _element(self, value: Any, iter_node: Optional[cst.BaseExpression] = None) -> Any:
+        """What iterating a value yields: a loader's batch, a sequence's items; each of ``texts`` (a
+        collection named for texts, not known here) is a different text."""
+        if value is None and iter_node is not None:
+            name = dotted(iter_node)
+            if name and item_kind(name) in ("seq", "text") and name.endswith("s"):
+                return V.PerItem("element", f"each of `{name}` has its own length")
         if isinstance(value, _Enumerate):
             return V.Seq((None, self._element(value.inner)))
+        if isinstance(value, V.Loader) and value.batch is not None:
+            return value.batch
         if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
             item = self.summary(value.dataset.cls.methods["__getitem__"], [None], {})
             if isinstance(item, V.Seq):  # the default collate stacks each field: a scalar item becomes (N,)
@@ -436,7 +455,7 @@ class Interpreter:
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
             loader = V.Loader(loader.dataset, role_of_name(name), loader.node, loader.dataset_role,
-                              loader.shuffled)
+                              loader.shuffled, loader.batch)
         if loader.node is not None and isinstance(loader.node, cst.Call):
             self.emit(F.LOADER, loader.node, loader=loader, name=name)
         return loader
@@ -496,11 +515,19 @@ class Interpreter:
                     for part in (el.slice.lower, el.slice.upper, el.slice.step):
                         if part is not None:
                             self.ev(part)
+            if isinstance(base, V.Seq) and isinstance(index, V.ItemIndex) and len(e.slice) == 1:
+                element = _element_of(base)
+                if element is None and base.items:
+                    return _differing_items(base, dotted(e.value))
+                base = V.ListOf(element)
             if isinstance(base, V.Seq):
                 i = _literal_int(index)
                 if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
                     return base.items[i]
                 return None
+            per_item = self._per_item_subscript(e, base, index)
+            if per_item is not _MISSING:
+                return per_item
             handler = libs.subscript_handler(base)
             return handler(self, base, e) if handler is not None else None
         if t in (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp):
@@ -547,10 +574,12 @@ class Interpreter:
                         fields = None
             return V.Record(fields) if fields is not None else None
         if t is cst.FormattedString:
+            per_item = None
             for part in e.parts:
                 if isinstance(part, cst.FormattedStringExpression):
-                    self.ev(part.expression)
-            return None
+                    value = self.ev(part.expression)
+                    per_item = per_item or (value if isinstance(value, V.PerItem) else None)
+            return V.PerItem("element", per_item.reason) if per_item is not None else None  # f"{root}/{name}"
         for child in e.children:
             if isinstance(child, cst.BaseExpression):
                 self.ev(child)
@@ -558,26 +587,66 @@ class Interpreter:
 
     def _comprehension(self, e) -> Any:
         saved = dict(self.env)
+        first = None
         try:
             comp = e.for_in
             while comp is not None:
                 it = self.ev(comp.iter)
-                self.bind(comp.target, self._element(it))
+                first = it if comp is e.for_in else first
+                self.bind(comp.target, self._element(it, comp.iter))
                 for cond in comp.ifs:
                     self.ev(cond.test)
                 comp = comp.inner_for_in
             if isinstance(e, cst.DictComp):
                 self.ev(e.key)
-                self.ev(e.value)
-            else:
-                self.ev(e.elt)
+                value = self.ev(e.value)
+                return V.Record({"": value}) if value is not None else None  # keys not known: "" holds every value
+            elt = self.ev(e.elt)
         finally:
             self.env.clear()
             self.env.update(saved)
-        return None
+        if isinstance(e, cst.SetComp) or e.for_in.inner_for_in is not None:
+            return None
+        if isinstance(first, V.PerItem) and first.kind in ("seq", "text") \
+                or isinstance(first, V.Tensor) and V.varies(first):
+            reason = first.reason if isinstance(first, V.PerItem) else V.varies(first)
+            return V.PerItem("seq", reason or "")  # one element per token or character: as long as the item
+        if isinstance(first, V.PerItem):
+            return None
+        return V.ListOf(elt)  # a list built here: its elements, even unknown, are not guessed from its name
+
+    # ------------------------------------------------------------------ per-item values (a Dataset's __getitem__)
+    def _per_item_subscript(self, e: cst.Subscript, base: Any, index: Any) -> Any:
+        """``self.texts[idx]``: an element chosen by the item index; ``tokens[:n]`` of a per-item sequence."""
+        el = e.slice[0].slice
+        if len(e.slice) != 1:  # df.iloc[idx, 0]: a cell of the item's row
+            first = self.quiet_eval(el.value) if isinstance(el, cst.Index) and base is None else None
+            return V.PerItem("element", "") if isinstance(first, V.ItemIndex) else _MISSING
+        if isinstance(base, V.ListOf):
+            return base.element if isinstance(el, cst.Index) else base
+        if isinstance(base, V.Record):
+            if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
+                return base.get(str(el.value.evaluated_value))
+            return None
+        if isinstance(index, V.ItemIndex) and not isinstance(base, (V.Tensor, V.Dataset)):
+            text = dotted(e.value)
+            kind = item_kind(text)
+            return V.PerItem(kind, f"`{text}[...]` differs from item to item") if text else V.PerItem("element", "")
+        if isinstance(base, V.PerItem):
+            if isinstance(el, cst.Slice):
+                return base if base.kind in ("seq", "text") else None  # truncation keeps shorter items short
+            if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
+                key = str(el.value.evaluated_value)
+                return V.PerItem(item_kind(key), f"`[{key!r}]` of each item differs from item to item")
+            if base.kind == "element":
+                return V.PerItem("element", base.reason)
+            return None
+        return _MISSING
 
     def _binop(self, e: cst.BinaryOperation, left: Any, right: Any) -> Any:
         op = type(e.operator)
+        if isinstance(left, V.PerItem) or isinstance(right, V.PerItem):
+            return _per_item_binop(op, left, right)
         if isinstance(left, V.Number) and isinstance(right, V.Number):
             try:
                 if op is cst.Add:
@@ -650,8 +719,34 @@ class Interpreter:
         if qual is not None:
             return self.library_call(qual, node, args, kwargs)
         if method is not None:
+            if method == "append" and isinstance(func.value, cst.Name) and len(args) == 1 and not kwargs:
+                self._append(func.value.value, recv, args[0])
             return self.method_call(recv, method, node, args, kwargs)
+        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip"):
+            return self._builtin(func.value, node, args)
         return self.call_value(callee, node, args, kwargs, dotted(func))
+
+    def _append(self, name: str, recv: Any, value: Any) -> None:
+        """``xs.append(v)`` on a list bound here: the list holds values like ``v``."""
+        if name not in self.env:
+            return
+        if isinstance(recv, V.Seq) and recv.is_list and not recv.items and value is not None:
+            self.env[name] = V.ListOf(value)
+        elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
+            self.env[name] = None
+
+    def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
+        """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
+        if name == "len" and len(args) == 1:
+            value = args[0]
+            reason = value.reason if isinstance(value, V.PerItem) and value.kind in ("seq", "text") else \
+                V.varies(value) if isinstance(value, V.Tensor) else None
+            return V.PerItem("number", reason) if reason else None
+        if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":
+            batch = self.ev(node.args[0].value)
+            if isinstance(batch, V.ListOf) and isinstance(batch.element, V.Seq):
+                return V.Seq(tuple(V.ListOf(item) if item is not None else None for item in batch.element.items))
+        return None
 
     def call_value(self, callee: Any, node: cst.Call, args: list, kwargs: dict, text: Optional[str]) -> Any:
         if isinstance(callee, V.Instance) and callee.cls.is_module:
@@ -814,9 +909,41 @@ def _batched(item: Any) -> Any:
     if isinstance(item, V.Tensor) and item.shape is not None:
         return item.but(shape=(None,) + item.shape)
     return item
+def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
+    """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""
+    reason = f"the items of `{name or 'the list'}` differ"
+    if all(isinstance(i, V.Number) and isinstance(i.value, int) for i in seq.items):
+        return V.PerItem("number", reason)
+    if all(isinstance(i, V.Seq) for i in seq.items) and len({len(i.items) for i in seq.items}) > 1:
+        return V.PerItem("seq", reason)
+    return V.PerItem(item_kind(name), f"`{name}[...]` differs from item to item") if name else None
+
+
+def _per_item_binop(op: type, left: Any, right: Any) -> Any:
+    """Arithmetic on per-item values: a length stays per-item; a list repeated a per-item number of times is
+    as long as the item; two per-item lengths may add up to a constant (``x + [pad] * (n - len(x))``)."""
+    def is_list(v: Any) -> bool:
+        return isinstance(v, V.ListOf) or isinstance(v, V.Seq) and v.is_list
+
+    per = left if isinstance(left, V.PerItem) else right
+    other = right if per is left else left
+    if per.kind in ("element", "text") and op in (cst.Add, cst.Divide, cst.Modulo) and not is_list(other):
+        return V.PerItem(per.kind, per.reason)  # root + name, root / name, "%s.jpg" % name: the item's own
+    if per.kind == "number":
+        if op is cst.Multiply and is_list(other):
+            return V.PerItem("seq", per.reason)
+        if op in (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide) and (
+                isinstance(other, V.Number) or isinstance(other, V.PerItem) and other.kind == "number"):
+            return per
+        return None
+    if per.kind == "seq" and op is cst.Add and is_list(other):
+        return per
+    return None
 
 
 def _element_of(value: Any) -> Any:
+    if isinstance(value, V.ListOf):
+        return value.element
     if isinstance(value, _Enumerate):
         return V.Seq((None, _element_of(value.inner)))
     if isinstance(value, V.Loader):

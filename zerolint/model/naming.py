@@ -48,3 +48,26 @@ def may_be_module(text: Optional[str]) -> bool:
 
 def is_optimizer_name(text: Optional[str]) -> bool:
     return bool(OPTIMIZER_NAME.search(last_name(text)))
+
+
+# What an element of a per-item collection is, from the collection's (or key's) name.
+_TEXT_WORDS = {"text", "texts", "sentence", "sentences", "sent", "sents", "caption", "captions", "review",
+               "reviews", "document", "documents", "doc", "docs", "utterance", "utterances", "transcript",
+               "transcripts", "smiles", "paragraph", "paragraphs", "question", "questions", "prompt", "prompts"}
+_TOKEN_WORDS = {"tokens", "token", "words", "seq", "seqs", "sequence", "sequences", "src", "tgt", "input_ids",
+                "token_ids", "tokenized"}
+_LENGTH_WORDS = {"length", "lengths", "len", "lens", "n_tokens", "num_tokens", "seq_len", "seq_lens", "n_steps",
+                 "num_steps", "n_frames", "num_frames", "size", "sizes"}
+
+
+def item_kind(text: Optional[str]) -> str:
+    """What ``<name>[idx]`` holds for one item: "text" (a string), "seq" (a list of tokens), "number" (a
+    length), else "element" (nothing known)."""
+    name = last_name(text).lower()
+    if name in _TEXT_WORDS or name.endswith(("_text", "_texts", "_sentences", "_captions")):
+        return "text"
+    if name in _TOKEN_WORDS or name.endswith(("_tokens", "_ids", "_seqs", "_sequences")):
+        return "seq"
+    if name in _LENGTH_WORDS or name.endswith(("_length", "_lengths", "_len", "_lens")):
+        return "number"
+    return "element"

@@ -39,6 +39,7 @@ class Tensor:
     padded: bool = False  # output of pad_packed_sequence / an RNN over a padded batch
     pad_input: bool = False  # a batch padded with pad_sequence (an RNN over it gives a padded output)
     batch_first: Optional[bool] = None  # layout of a padded sequence batch
+    rnn_state: bool = False  # h_n of an RNN run over a padded (not packed) batch: (layers, batch, hidden)
     dim_names: Optional[tuple] = None  # the names the shape was built from, e.g. ("seq_len", "batch")
     model: Optional["ModuleInfo"] = None  # the model whose forward produced it
     origin: Optional[cst.CSTNode] = None  # the call that made it, for messages
@@ -146,6 +147,9 @@ class Record:
 
     fields: dict = field(default_factory=dict, hash=False)
 
+    def get(self, key: str) -> Any:
+        return self.fields.get(key)
+
 
 @dataclass(frozen=True)
 class Bunch:
@@ -162,6 +166,7 @@ class Loader:
     node: Optional[cst.CSTNode] = None
     dataset_role: Optional[str] = None  # "train"/"eval" from the dataset (train=True, its name)
     shuffled: Optional[bool] = None  # shuffle=True or a sampler; False when neither; None: unknown
+    batch: Any = None  # what its collate_fn (a function of this file) returns for a batch, where known
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,67 @@ class Instance:
 @dataclass(frozen=True)
 class CliDefault(Number):
     """A number that is an argparse default: what runs unless the user passes the flag."""
+
+
+@dataclass(frozen=True)
+class Varies:
+    """A size that depends on the dataset item (a ``Tensor.shape`` entry); ``reason`` says why, for messages."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemIndex:
+    """The index a Dataset's ``__getitem__`` receives: what it selects differs from one item to the next."""
+
+
+@dataclass(frozen=True)
+class PerItem:
+    """A value read for one dataset item. ``kind``: "seq" (a list whose length depends on the item), "text"
+    (a string: batched as a list of strings, its length matters once tokenized), "number" (an int that
+    depends on the item), "image" (an image file, of its own size), "element" (an element of a collection
+    selected by the item index: its length is not known)."""
+
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list of unknown length whose elements all hold ``element`` (a comprehension, a batch of samples)."""
+
+    element: Any
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A torchvision-like transform: ``resizes`` True if it brings images to one size, False if it is known
+    not to, None if unknown; ``to_tensor`` if its output is a tensor."""
+
+    resizes: Optional[bool]
+    to_tensor: bool = False
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """A Hugging Face tokenizer (``AutoTokenizer.from_pretrained``)."""
+
+    qualname: str
+
+
+def varies(value: Any, depth: int = 0) -> Optional[str]:
+    """Why a per-sample value's shape depends on the item (None: fixed or unknown)."""
+    if isinstance(value, Tensor):
+        return next((d.reason for d in value.shape or () if isinstance(d, Varies)), None)
+    if isinstance(value, PerItem):
+        return value.reason if value.kind in ("seq", "image") else None
+    if depth > 3:
+        return None
+    if isinstance(value, Seq):
+        return next((r for r in (varies(i, depth + 1) for i in value.items) if r), None)
+    if isinstance(value, Record):
+        return next((r for r in (varies(v, depth + 1) for v in value.fields.values()) if r), None)
+    return None
 
 
 @dataclass(frozen=True)

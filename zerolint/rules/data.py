@@ -26,6 +26,10 @@ class StackRaggedSequences(Rule):
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.STACK):
             seq = event.data.get("seq")
+            reason = event.data.get("varies") or (V.varies(seq.element) if isinstance(seq, V.ListOf) else None)
+            if reason:
+                yield self._per_item(event, reason)
+                continue
             if not isinstance(seq, V.Seq) or len(seq.items) < 2:
                 continue
             lengths = _lengths(seq)
@@ -36,6 +40,20 @@ class StackRaggedSequences(Rule):
                     "this raises a size error, and truncating to fit feeds the model garbage. Pad "
                     "first (torch.nn.utils.rnn.pad_sequence) and pack with pack_padded_sequence."))
 
+    @staticmethod
+    def _per_item(event, reason: str) -> Report:
+        if event.data["function"] == "default_collate":
+            what = ("this DataLoader batches with the default collate, which stacks the samples, but "
+                    f"`__getitem__` returns a tensor or list whose size depends on the item ({reason})")
+            fix = "pass a collate_fn that pads (pad_sequence), or pad/resize every sample to one size"
+        else:
+            what = (f"torch.{event.data['function']} over per-sample tensors or lists whose size depends on the "
+                    f"item ({reason})")
+            fix = "pad the batch (torch.nn.utils.rnn.pad_sequence) or pad/resize every sample to one size"
+        return Report(event.node, (
+            f"{what}: the first batch with two different lengths raises `stack expects each tensor to be "
+            f"equal size`, and truncating to fit feeds the model garbage. Instead, {fix}."))
+
 
 @register
 class LastStepOfPaddedOutput(Rule):
@@ -43,6 +61,13 @@ class LastStepOfPaddedOutput(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.LAST_STEP):
+            if event.data.get("state"):
+                yield Report(event.node, (
+                    f"`{source(event.node)}` reads the final hidden state of an RNN run over a padded batch "
+                    "without packing: every sequence shorter than the longest has run on through its padding, "
+                    "so its state is washed out. Pack the batch (pack_padded_sequence with the lengths) "
+                    "before the RNN, then h_n is the state at each sequence's own last step."))
+                continue
             yield Report(event.node, (
                 f"`{source(event.node)}` takes the last time step of a padded batch: for every sequence "
                 "shorter than the longest it reads padding, so the classifier sees garbage. Use the final "
@@ -117,7 +142,7 @@ class RNNBatchFirstMismatch(Rule):
     code = "ZL405"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event in model.events(F.FORWARD):
+        for event in model.events(F.RNN_INPUT):
             info = event.data.get("module")
             inp = event.data.get("input")
             if info is None or not isinstance(inp, V.Tensor) or not inp.dim_names:
@@ -127,7 +152,7 @@ class RNNBatchFirstMismatch(Rule):
             if batch_first is None or layout is None:
                 continue
             if batch_first and layout == "time-first" or not batch_first and layout == "batch-first":
-                built = ", ".join(inp.dim_names)
+                built = ", ".join(n or "?" for n in inp.dim_names)
                 expected = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
                 yield Report(event.node, (
                     f"the input is built as ({built}) but the RNN was created with batch_first="

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import libcst as cst
+
 from .. import facts as F
 from .. import values as V
+from ..names import dotted
+from ..naming import item_kind
 from ..util import PASS, kw, number
 
 
@@ -34,6 +38,65 @@ def _transformers(ip, qual, node, args, kwargs) -> Any:
         return value
     if name.startswith("get_") and "schedule" in name:
         return V.Scheduler(qual)
+    if name == "from_pretrained" and "Tokenizer" in owner or name.endswith("Tokenizer") and name[:1].isupper():
+        return V.Tokenizer(qual)
+    return None
+
+
+_ENCODING_KEYS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def _pads(node: cst.Call) -> bool:
+    """``padding="max_length"`` / ``padding=True`` / ``pad_to_max_length=True``: every sample one length."""
+    for arg in node.args:
+        if arg.keyword is None:
+            continue
+        key, value = arg.keyword.value, arg.value
+        if key == "padding" and not (isinstance(value, cst.Name) and value.value == "False" or isinstance(
+                value, cst.SimpleString) and value.evaluated_value == "do_not_pad"):
+            return True
+        if key == "pad_to_max_length" and not (isinstance(value, cst.Name) and value.value == "False"):
+            return True
+    return False
+
+
+_PADDED = None  # ids padded to one length: nothing more to know about them
+
+
+def _tokens(ip, node: cst.Call, text: object) -> object:
+    """The token ids of ``text`` without padding: as long as the text (per item), or one list per text."""
+    arg = node.args[0].value if node.args and node.args[0].keyword is None else None
+    if _pads(node):
+        return _PADDED if isinstance(text, V.PerItem) else V.ListOf(_PADDED)
+    if isinstance(text, V.PerItem):
+        return V.PerItem("seq", "the number of tokens differs from text to text")
+    name = dotted(arg) or ""
+    if isinstance(text, (V.Seq, V.ListOf)) or text is None and item_kind(name) in ("seq", "text") \
+            and name.endswith("s"):
+        return V.ListOf(V.PerItem("seq", f"the tokenized `{name or 'texts'}` differ in length from text to text"))
+    return None
+
+
+def _tokenize(ip, callee: V.Tokenizer, node, args, kwargs, text) -> object:
+    """``tokenizer(text, truncation=True)``: an encoding whose ``input_ids`` are as long as the text."""
+    ids = _tokens(ip, node, args[0] if args else kwargs.get("text"))
+    if ids is None and not _pads(node):
+        return None
+    tensors = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "return_tensors"), None)
+    if tensors is not None:  # one row per text: as long as the text, or padded to one length
+        ids = V.Tensor(dtype="int", shape=(1, V.Varies(ids.reason)) if isinstance(ids, V.PerItem) else None,
+                       origin=node)
+    return V.Record({key: ids for key in _ENCODING_KEYS})
+
+
+def _tokenizer_method(ip, recv: V.Tokenizer, recv_text, method, node, args, kwargs) -> object:
+    if method in ("encode", "tokenize", "convert_tokens_to_ids") and args:
+        if method == "convert_tokens_to_ids":
+            return args[0] if isinstance(args[0], V.PerItem) else None
+        ids = _tokens(ip, node, args[0])
+        return ids if isinstance(ids, V.PerItem) else None
+    if method in ("encode_plus", "__call__", "batch_encode_plus"):
+        return _tokenize(ip, recv, node, args, kwargs, recv_text)
     return None
 
 
@@ -50,5 +113,7 @@ def _clip(ip, recv, recv_text, method, node, args, kwargs) -> Any:
 
 
 PREFIXES = {"transformers": _transformers}
+VALUE_CALLS = {V.Tokenizer: _tokenize}
+RECEIVERS = {V.Tokenizer: _tokenizer_method}
 METHODS = {"prepare": _prepare, **dict.fromkeys(("clip_grad_norm_", "clip_grad_value_"), _clip)}
 MODULE_BASES = {"PreTrainedModel": "torch"}

@@ -80,7 +80,7 @@ def _numpy(ip, qual, node, args, kwargs) -> Any:
         return byte_tensor(node)  # raw pixels / frames (an image buffer)
     if name in ("array", "asarray"):
         seq = args[0] if args else None
-        if isinstance(seq, V.Tensor):
+        if isinstance(seq, (V.Tensor, V.PerItem)):
             return seq
         flat = flatten_numbers(seq) if isinstance(seq, V.Seq) else None
         if flat:

@@ -78,7 +78,15 @@ def _field(ip, qual, node, args, kwargs) -> Any:
 
 
 def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) -> Any:
-    """config.get("lr", 0.1), config.copy(), config.update(lr=...)."""
+    """config.get("lr", 0.1), config.copy(), config.update(lr=...); ``enc.items()`` pairs each key with its
+    value (known only when every value is the same kind)."""
+    if method in ("items", "values"):
+        values = list(recv.fields.values())
+        first = values[0] if values else None
+        same = first if all(V.same_value(v, first) for v in values) else None
+        if method == "items":
+            return V.ListOf(V.Seq((None, same)))
+        return V.ListOf(same) if same is not None else None
     if method == "get" and node.args and isinstance(node.args[0].value, cst.SimpleString):
         key = node.args[0].value.evaluated_value
         if key in recv.fields:
@@ -101,6 +109,35 @@ def _seq_method(ip, recv: V.Seq, recv_text, method, node, args, kwargs) -> Any:
     return recv if method in ("copy",) else None
 
 
+_STRING_METHODS = {"lower", "upper", "strip", "lstrip", "rstrip", "replace", "casefold", "translate", "convert",
+                   "copy", "title"}
+
+
+def _per_item_method(ip, recv: V.PerItem, recv_text, method, node, args, kwargs) -> Any:
+    """Methods on a value read for one dataset item: ``text.split()`` has as many words as the text."""
+    if method in ("split", "splitlines"):
+        return V.PerItem("seq", recv.reason if recv.kind in ("seq", "text") else
+                         f"the words of `{recv_text}` differ in number from item to item")
+    if method in _STRING_METHODS:
+        return recv
+    return None
+
+
+def _random_int(ip, qual, node, args, kwargs) -> Any:
+    """random.randint(5, 50): a new number at each call (a length drawn per sample)."""
+    return V.PerItem("number", f"`{qual}(...)` draws a new length for each sample")
+
+
+def _path_join(ip, qual, node, args, kwargs) -> Any:
+    """os.path.join(root, self.files[idx]): the path of the item's own file."""
+    per_item = next((a for a in args if isinstance(a, V.PerItem)), None)
+    return V.PerItem("element", per_item.reason) if per_item is not None else None
+
+
+def _item_index_method(ip, recv: V.ItemIndex, recv_text, method, node, args, kwargs) -> Any:
+    return recv if method in ("tolist", "item") else None  # `if torch.is_tensor(idx): idx = idx.tolist()`
+
+
 CALLS = {
     "tqdm": first_arg,
     "copy": first_arg,
@@ -112,11 +149,14 @@ CALLS = {
     "easydict.EasyDict": _namespace,
     "ml_collections.ConfigDict": _namespace,
     "dataclasses.field": _field,
+    **dict.fromkeys(("random.randint", "random.randrange"), _random_int),
+    **dict.fromkeys(("os.path.join", "posixpath.join", "pathlib.Path"), _path_join),
 }
 # Classes whose annotated fields (with their defaults) are the constructor's parameters, by decorator or base.
 RECORD_CLASSES = {"dataclasses.dataclass", "attr.s", "attr.attrs", "attr.define", "attr.frozen", "attrs.define",
                   "attrs.frozen", "typing.NamedTuple", "pydantic.BaseModel", "flax.struct.dataclass",
                   "chex.dataclass"}
 PREFIXES = {"tqdm": first_arg, "copy": first_arg}
-RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.Record: _record_method}
+RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.PerItem: _per_item_method,
+             V.ItemIndex: _item_index_method, V.Record: _record_method}
 ATTRIBUTES = {V.Namespace: _namespace_attribute}

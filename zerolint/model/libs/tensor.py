@@ -112,11 +112,18 @@ _FILL_RANGES = {"rand": (0.0, 1.0), "rand_like": (0.0, 1.0), "randn": UNBOUNDED,
                 "normal": UNBOUNDED, "zeros": (0.0, 0.0), "ones": (1.0, 1.0)}
 
 
+def _dim(value: Any) -> Any:
+    """A literal size, a size that depends on the dataset item (``V.Varies``), or None."""
+    if isinstance(value, V.PerItem) and value.kind == "number":
+        return V.Varies(value.reason)
+    return literal_int(value)
+
+
 def _filled(ip, qual, node, args, kwargs) -> Any:
     name = _name(qual)
     dims = args if name != "full" else args[:1]
-    shape = literal_shape(dims[0]) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
-        tuple(literal_int(a) for a in dims) if dims else None
+    shape = tuple(_dim(a) for a in dims[0].items) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
+        tuple(_dim(a) for a in dims) if dims else None
     if names_uint8(ip, node):  # a buffer for frames/pixels: filled with 0..255 later
         return byte_tensor(node, shape)
     return V.Tensor(dtype="float", shape=shape, value_range=_FILL_RANGES.get(name), origin=node,
@@ -136,10 +143,13 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
+    seq = args[0] if args else None
+    if isinstance(seq, V.PerItem) and seq.kind in ("seq", "image") and name != "stack":  # one item's data
+        shape = (V.Varies(seq.reason),) if seq.kind == "seq" else (V.Varies(seq.reason), V.Varies(seq.reason), None)
+        return V.Tensor(dtype=dtype_of_args(ip, node), shape=shape, origin=node)
     if name not in ("stack", "tensor", "as_tensor", "LongTensor", "FloatTensor"):
         return None
-    seq = args[0] if args else None
-    if name in ("stack", "tensor") and node.args:
+    if node.args:  # stack / tensor / as_tensor / LongTensor / FloatTensor over sequences
         ip.emit(F.STACK, node, seq=seq, function=name)
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
@@ -223,8 +233,27 @@ def _shape_only(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
             return _cast(t, cast, node)
     if method in ("detach", "clone", "contiguous", "cuda", "cpu", "to", "requires_grad_", "data"):
         return t.but(origin=node, loss_graph=t.loss_graph and method not in ("detach", "cpu"))
-    return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, shape=None, origin=node,
-                 dim_names=None)
+    reason = V.varies(t)  # as many elements as the item has: some dimension still depends on it
+    return t.but(units=None if method not in ("unsqueeze", "unsqueeze_") else t.units, origin=node,
+                 shape=(V.Varies(reason),) if reason else None, dim_names=_layout_after(t.dim_names, method, node))
+
+
+def _layout_after(names: Optional[tuple], method: str, node: cst.Call) -> Optional[tuple]:
+    """The names of the dimensions after ``view(seq_len, batch, -1)``, ``permute(1, 0, 2)``, ``transpose(0, 1)``."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    if method in ("view", "reshape"):
+        named = tuple(dotted(v) or "" for v in positional)
+        return named if len(named) >= 3 and any(named[:2]) else None
+    order = [int(v.value) for v in positional if isinstance(v, cst.Integer)]
+    if names is None or len(order) != len(positional):
+        return None
+    if method == "permute" and sorted(order) == list(range(len(names))):
+        return tuple(names[i] for i in order)
+    if method == "transpose" and len(order) == 2 and max(order) < len(names):
+        swapped = list(names)
+        swapped[order[0]], swapped[order[1]] = swapped[order[1]], swapped[order[0]]
+        return tuple(swapped)
+    return names if method in ("contiguous", "to", "cuda", "cpu", "float") else None
 
 
 def _to_float(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
@@ -372,13 +401,18 @@ def _reads_last_step(elements, batch_first: Optional[bool]) -> bool:
 
 
 def _subscript(ip, base: V.Tensor, e: cst.Subscript) -> Any:
-    if base.padded and _reads_last_step(e.slice, base.batch_first):
+    if base.padded and base.rnn_state and len(e.slice) >= 1 and isinstance(e.slice[0].slice, cst.Index):
+        ip.emit(F.LAST_STEP, e, batch_first=None, state=True)  # h_n[-1]: a layer's state after the padding
+    elif base.padded and _reads_last_step(e.slice, base.batch_first):
         ip.emit(F.LAST_STEP, e, batch_first=base.batch_first)
     slices_only = all(isinstance(el.slice, cst.Slice) for el in e.slice)
     shape = tuple(None for _ in base.shape) if slices_only and base.shape else None
     if base.shape is not None and len(base.shape) == 1 and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index) \
             and not isinstance(ip.quiet_eval(e.slice[0].slice.value), (V.Tensor, V.Seq)):
         shape = ()  # labels[idx]: one element of a 1-D array
+    reason = V.varies(base)
+    if reason and (slices_only or len(base.shape) > len(e.slice)):
+        shape = (V.Varies(reason),)  # x[:max_len] keeps shorter items short; x[0] of (1, n) is (n,)
     return base.but(units=None, shape=shape, origin=e, padded=False)
 
 

@@ -4,6 +4,7 @@ Iterating a loader is read by the core (``Interpreter._element``: a local Datase
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import libcst as cst
@@ -45,7 +46,50 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
             or "stream" in (dotted(dataset_node) or "").lower():
         shuffled = None
     known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
-    return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
+    batch = None
+    if known and isinstance(dataset, V.Instance) and "batch_sampler" not in keywords:
+        batch = _collate(ip, node, dataset, keywords, kwargs)
+    return V.Loader(dataset if known else None, None, node, dataset_role, shuffled, batch)
+
+
+def _batches(node: cst.Call, keywords: dict) -> bool:
+    """Does the loader put several samples in a batch? (``batch_size`` given and not 1 or None)"""
+    size = keywords.get("batch_size")
+    if size is None:
+        positional = [a.value for a in node.args if a.keyword is None and not a.star]
+        size = positional[1] if len(positional) > 1 else None
+    return size is not None and not (isinstance(size, cst.Integer) and size.value == "1") \
+        and not (isinstance(size, cst.Name) and size.value == "None")
+
+
+_PAD_WORD = re.compile(r"(?i)(?<![a-z])pad")
+
+
+def _mentions_padding(node: cst.CSTNode) -> bool:
+    """A Dataset class that pads somewhere (a pad id, ``padding=``, ``F.pad``) makes its own sample sizes."""
+    return _PAD_WORD.search(cst.Module(body=[]).code_for_node(node)) is not None
+
+
+def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: dict) -> Any:
+    """Batch the samples of a Dataset class of this file: ``__getitem__`` read for an abstract item
+    (``V.ItemIndex``). The default collate stacks every tensor of a sample: a STACK event at the loader
+    when one has a size that depends on the item. A ``collate_fn`` of this file is called with the batch
+    (a list of such samples), so its own ``torch.stack`` sees them; what it returns is the loader's batch."""
+    if not _batches(node, keywords):
+        return None
+    sample = ip.summary(dataset.cls.methods["__getitem__"], [V.ItemIndex()], {})
+    collate = kwargs.get("collate_fn")
+    if "collate_fn" not in keywords and not _mentions_padding(dataset.cls.node):
+        reason = V.varies(sample)
+        if reason:
+            ip.emit(F.STACK, node, seq=None, function="default_collate", varies=reason)
+    elif isinstance(collate, V.Function) and sample is not None:
+        fn = collate.facts
+        if ip.recording:
+            event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fn})
+            fn.call_sites.append(F.CallSite(node, ip.facts, event, [V.ListOf(sample)], {}))
+        return ip.summary(fn, [V.ListOf(sample)], {})
+    return None
 
 
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
@@ -53,8 +97,9 @@ def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     batch_first = bool_kw(node, "batch_first") or False
     if name == "pad_packed_sequence":
         return V.Seq((V.Tensor(padded=True, batch_first=batch_first, origin=node), None))
-    if name == "pad_sequence":
-        return V.Tensor(pad_input=True, batch_first=batch_first, origin=node)
+    if name == "pad_sequence":  # (max_len, batch, *) unless batch_first=True
+        names = ("batch", "seq_len", "") if batch_first else ("seq_len", "batch", "")
+        return V.Tensor(pad_input=True, batch_first=batch_first, origin=node, dim_names=names)
     return None
 
 

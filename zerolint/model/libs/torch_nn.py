@@ -170,8 +170,14 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
     if info.framework == "torch" and (ip.facts.cls is None or not ip.facts.cls.is_module):
         ip.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
     if info.name in V.RECURRENT_LAYERS:
+        ip.emit(F.RNN_INPUT, node, module=info, input=inp)
         padded = isinstance(inp, V.Tensor) and (inp.padded or inp.pad_input)
-        return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), None))
+        # the final state h_n of a padded batch run unpacked has read the padding of every shorter sequence
+        state = V.Tensor(padded=True, rnn_state=True, origin=node) if isinstance(inp, V.Tensor) and inp.pad_input \
+            else None
+        if state is not None and info.name == "LSTM":
+            state = V.Seq((state, None))
+        return V.Seq((V.Tensor(padded=padded, batch_first=info.batch_first, origin=node), state))
     if info.passthrough and isinstance(inp, V.Tensor):
         if info.output in (V.SOFTMAX, V.LOG_SOFTMAX) and inp.units == 1:
             ip.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=inp)
@@ -181,11 +187,29 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
                        value_range=activation_range(info.output, inp.value_range))
     if info.returns_tuple or info.output is None and info.units is None:
         return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
+    if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.pad_input:  # padded ids -> padded vectors
+        return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
+                        pad_input=True, batch_first=inp.batch_first, dim_names=inp.dim_names)
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
 
 
 def _call_module(ip, callee: V.Module, node, args, kwargs, text) -> Any:
+    _padded_call_site(ip, callee.info, node, args, kwargs)
     return forward(ip, callee.info, node, text, args)
+
+
+def _padded_call_site(ip, info: V.ModuleInfo, node, args: list, kwargs: dict) -> None:
+    """``model(padded_batch)`` of a model class of this file: its ``forward`` reads the padded batch (a
+    call site, as for a function of this file), so ``out[:, -1]`` or a permute before its RNN there is
+    seen for what it is."""
+    fwd = info.cls.methods.get("forward") if info.cls is not None else None
+    if fwd is None or not ip.recording or fwd.interpreted:
+        return
+    if not any(isinstance(a, V.Tensor) and (a.pad_input or a.padded or a.dim_names)
+               for a in list(args) + list(kwargs.values())):
+        return  # only a batch whose padding or layout is known says more than forward's own reading
+    event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fwd})
+    fwd.call_sites.append(F.CallSite(node, ip.facts, event, list(args), dict(kwargs)))
 
 
 def loss(ip, loss_value: V.Loss, node: cst.Call, args: list, kwargs: dict) -> Any:

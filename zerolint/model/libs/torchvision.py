@@ -12,10 +12,41 @@ def _read_image(ip, qual, node, args, kwargs) -> Any:
     return V.Tensor(dtype="int", value_range=(0, 255), origin=node)
 
 
+# Transforms that bring every image to one size, and those that turn an image into a tensor.
+RESIZING_TRANSFORMS = {"Resize", "CenterCrop", "RandomCrop", "RandomResizedCrop", "FiveCrop", "TenCrop", "Scale",
+                       "RandomSizedCrop", "resize", "center_crop", "resized_crop", "crop"}
+TO_TENSOR = {"ToTensor", "PILToTensor", "to_tensor", "pil_to_tensor"}
+
+
 def _transforms(ip, qual, node, args, kwargs) -> Any:
-    if qual.rsplit(".", 1)[-1] in ("Normalize", "ToTensor", "ConvertImageDtype"):
+    name = qual.rsplit(".", 1)[-1]
+    if name in ("Normalize", "ToTensor", "ConvertImageDtype"):
         ip.emit(F.INPUT_SCALING, node)
+    if name == "Compose":
+        steps = args[0].items if args and isinstance(args[0], V.Seq) else None
+        if steps is None:
+            return None
+        transforms = [s for s in steps if isinstance(s, V.Transform)]
+        resizes = True if any(t.resizes for t in transforms) else False if len(transforms) == len(steps) else None
+        return V.Transform(resizes, any(t.to_tensor for t in transforms))
+    if ".functional" in qual:  # TF.to_tensor(img), TF.resize(img, size): applied at once
+        return _apply(V.Transform(name in RESIZING_TRANSFORMS, name in TO_TENSOR), args[0] if args else None)
+    if name[:1].isupper():
+        return V.Transform(name in RESIZING_TRANSFORMS, name in TO_TENSOR)
     return None
+
+
+def _apply(transform: V.Transform, image: Any) -> Any:
+    """An image (or image tensor) through a transform: one size if it resizes or crops, else its own."""
+    if transform.resizes is not False or V.varies(image) is None:
+        return None
+    if transform.to_tensor and isinstance(image, V.PerItem):
+        return V.Tensor(dtype="float", shape=(None, V.Varies(image.reason), V.Varies(image.reason)))
+    return image
+
+
+def _call_transform(ip, callee: V.Transform, node, args, kwargs, text) -> Any:
+    return _apply(callee, args[0] if args else None)
 
 
 def _dataset(ip, qual, node, args, kwargs) -> Any:
@@ -42,6 +73,8 @@ def _dataset_attribute(ip, base: V.Dataset, name: str) -> Any:
     return None
 
 
+# Images read per item are not taken to differ in size: folders of equal-size images are common, and even a
+# resize elsewhere in the file is no evidence (it may serve another model's input size).
 CALLS = dict.fromkeys(("torchvision.io.read_image", "torchvision.io.decode_image"), _read_image)
 PREFIXES = {
     "torchvision": nothing,
@@ -50,3 +83,4 @@ PREFIXES = {
     "torchvision.models": _model,
 }
 ATTRIBUTES = {V.Dataset: _dataset_attribute}
+VALUE_CALLS = {V.Transform: _call_transform}
