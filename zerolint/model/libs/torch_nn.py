@@ -16,7 +16,7 @@ from ..names import dotted
 from ..naming import may_be_module
 from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
                     moved, number)
-from .tensor import activation, softmax_event
+from .tensor import activation, dim_node_of, softmax_event
 
 _RESHAPING = {"Flatten", "Unflatten", "Reshape", "Permute", "RepeatVector"}
 HEAD_NAMES = {"fc", "classifier", "head", "heads", "last_linear", "output", "out"}
@@ -65,7 +65,7 @@ def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
                 "Transformer", "TransformerEncoder", "TransformerDecoder"):
             info.passthrough = True  # an activation: keeps the units it is given
         if name in ("Softmax", "LogSoftmax"):
-            dim_node = arg_node(node, "dim", 0)
+            dim_node = dim_node_of(node, 0)
             softmax_event(ip, node, None, dim_node, dim_node is not None)
         if name.startswith("Transformer"):
             info.has_dropout_or_bn = True
