@@ -32,6 +32,9 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     if isinstance(dataset, V.Dataset) and dataset.train is not None:
         dataset_role = "train" if dataset.train else "eval"
     keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    indices = _subset_indices(keywords.get("sampler")) or _subset_indices(dataset_node, 1)
+    if indices is not None:  # K-fold / a split by index lists: the indices decide which part is read
+        dataset_role = role_of_name(dotted(indices))
     shuffled: Optional[bool] = False
     if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
         shuffled = True
@@ -46,6 +49,16 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
         shuffled = None
     known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
     return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
+
+
+_SUBSETS = ("SubsetRandomSampler", "SubsetSampler", "Subset")
+
+
+def _subset_indices(node: Optional[cst.BaseExpression], index: int = 0) -> Optional[cst.BaseExpression]:
+    """The index list of ``SubsetRandomSampler(val_ids)`` / ``Subset(dataset, val_ids)``."""
+    if not isinstance(node, cst.Call) or (dotted(node.func) or "").rsplit(".", 1)[-1] not in _SUBSETS:
+        return None
+    return arg_node(node, "indices", index)
 
 
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
