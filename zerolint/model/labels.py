@@ -99,7 +99,9 @@ def label_of(expr: cst.CSTNode, target: cst.CSTNode) -> Optional[str]:
                     return arg.keyword.value + " " + inner
                 if fmt is not None:
                     return (_segment(fmt, _BRACES, positional) or "") + " " + inner
-                return last + " " + inner
+                # history["train_loss"].append(x), train_accs.append(x): the container names the value
+                owner = _target_text(func.value) if isinstance(func, cst.Attribute) and not last else ""
+                return owner + " " + last + " " + inner
             text = _text(arg.value)
             if isinstance(arg.value, cst.FormattedString):
                 text = "".join(p.value for p in arg.value.parts if isinstance(p, cst.FormattedStringText))
