@@ -75,6 +75,16 @@ class Module:
 
 
 @dataclass(frozen=True)
+class ModelOutput:
+    """What a library model that computes its own loss returns (a transformers ``...For<Task>`` output):
+    ``.loss`` is the loss (when labels were passed), ``.logits`` the raw scores."""
+
+    info: ModuleInfo
+    labels: Optional[bool] = None  # labels= passed (True), absent (False), maybe in **batch (None)
+    node: Optional[cst.CSTNode] = None
+
+
+@dataclass(frozen=True)
 class Loss:
     """A loss object (``nn.BCELoss()``), a functional loss (``F.cross_entropy``) or a Keras loss."""
 

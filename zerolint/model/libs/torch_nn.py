@@ -179,6 +179,10 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
             return inp.but(units=None, shape=None, origin=node)
         return inp.but(activation=info.output or inp.activation, origin=node, encoding=None,
                        value_range=activation_range(info.output, inp.value_range))
+    if info.internal_loss is not None:  # transformers heads: an output object holding .loss and .logits
+        labels = True if any(a.keyword is not None and a.keyword.value == "labels" for a in node.args) else \
+            None if any(a.star for a in node.args) else False
+        return V.ModelOutput(info, labels, node)
     if info.returns_tuple or info.output is None and info.units is None:
         return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
