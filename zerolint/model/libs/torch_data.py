@@ -73,6 +73,6 @@ def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
 
 CALLS = {
     **dict.fromkeys(("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"), _tensor_dataset),
-    "torch.utils.data.DataLoader": _data_loader,
+    **dict.fromkeys(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"), _data_loader),
 }
 PREFIXES = {"torch.nn.utils.rnn": _rnn_utils}
