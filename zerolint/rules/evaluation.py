@@ -7,6 +7,7 @@ import libcst as cst
 
 from ..model import SemanticModel, facts as F, labels, regions, values as V
 from ..model.naming import role_of_name
+from ..model.util import arg_node
 from . import Report, Rule, register
 
 _WHERE = {
@@ -172,18 +173,19 @@ class EvalOnTrainingData(Rule):
     @staticmethod
     def _call_sites(model: SemanticModel) -> Iterable[Report]:
         """An evaluation helper (`evaluate(model, loader)`, `compute_accuracy(model, loader)`) called with
-        the training loader and reported as a validation/test score: reported at the call."""
-        for fn in model.functions:
-            params = set()
-            for loop in fn.loops:
-                index = _param_index(fn, loop.iter_text) if loop.iter_text else None
-                if index is not None and _evaluates(model, fn, loop):
-                    params.add((loop.iter_text, index))
-            if not params:
-                continue
-            named_eval = regions.is_eval_function(fn)
+        the training loader and reported as a validation/test score: reported at the call. A helper that
+        hands its own parameter on (`validate(loader)` calling `run_validate(loader)`) is judged where
+        it is called in turn."""
+        helpers = _evaluating_params(model)
+        for fn, params in helpers.items():
+            named_eval = regions.is_eval_function(fn) or any(
+                regions.is_eval_function(callee) for callee in _callees(helpers, fn))
             for site in fn.call_sites:
                 for name, index in params:
+                    passed = arg_node(site.node, name, index)
+                    if isinstance(passed, cst.Name) and any(
+                            p == passed.value for p, _ in helpers.get(site.caller, ())):
+                        continue  # the caller's own parameter: judged at the caller's call sites
                     value = site.kwargs.get(name) if name in site.kwargs else \
                         site.args[index] if index < len(site.args) else None
                     if not _training_loader(value) or getattr(value, "inner", value).role == "eval":
@@ -197,6 +199,38 @@ class EvalOnTrainingData(Rule):
                         "evaluation: the accuracy measures memorization, not generalization. Pass the "
                         "validation or test loader."))
                     break
+
+
+def _evaluating_params(model: SemanticModel) -> dict:
+    """function -> {(parameter, positional index)} of the loaders it evaluates, directly (a loop over the
+    parameter) or by passing the parameter to such a function (up to three levels of helpers)."""
+    helpers: dict = {}
+    for fn in model.functions:
+        for loop in fn.loops:
+            index = _param_index(fn, loop.iter_text) if loop.iter_text else None
+            if index is not None and _evaluates(model, fn, loop):
+                helpers.setdefault(fn, set()).add((loop.iter_text, index))
+    frontier = dict(helpers)
+    for _ in range(3):
+        added: dict = {}
+        for fn, params in frontier.items():
+            for site in fn.call_sites:
+                caller = site.caller
+                for name, index in params:
+                    passed = arg_node(site.node, name, index)
+                    caller_index = _param_index(caller, passed.value) if isinstance(passed, cst.Name) \
+                        and not caller.is_module else None
+                    if caller_index is not None and (passed.value, caller_index) not in helpers.get(caller, ()):
+                        helpers.setdefault(caller, set()).add((passed.value, caller_index))
+                        added.setdefault(caller, set()).add((passed.value, caller_index))
+        if not added:
+            break
+        frontier = added
+    return helpers
+
+
+def _callees(helpers: dict, fn: F.FunctionFacts) -> list:
+    return [callee for callee in helpers if any(site.caller is fn for site in callee.call_sites)]
 
 
 def _beside_eval(root, site: F.CallSite, fn: F.FunctionFacts) -> bool:
