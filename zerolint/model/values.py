@@ -141,6 +141,7 @@ class Dataset:
     train: Optional[bool] = None
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
+    synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
 
 
 @dataclass(frozen=True)

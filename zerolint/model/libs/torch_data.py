@@ -11,7 +11,7 @@ import libcst as cst
 from .. import facts as F
 from .. import values as V
 from ..names import dotted
-from ..naming import role_of_name
+from ..naming import role_of_name, tokens
 from ..util import arg_node, bool_kw, kw
 
 
@@ -42,13 +42,31 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
         flag = keywords["shuffle"]
         shuffled = flag.value == "True" if isinstance(flag, cst.Name) and flag.value in ("True", "False") \
             else None  # shuffle=is_train: decided at run time
-    elif isinstance(dataset, V.Instance) and dataset.cls.name and _is_iterable_dataset(dataset.cls):
+    elif isinstance(dataset, V.Instance) and dataset.cls.name and (_is_iterable_dataset(dataset.cls)
+                                                                     or is_synthetic(dataset.cls.name)):
         shuffled = None
+    elif isinstance(dataset, V.Dataset) and dataset.synthetic:
+        shuffled = None  # random samples: no order to break
     elif any(a.star for a in node.args) or "iter" in (dotted(dataset_node) or "").lower() \
             or "stream" in (dotted(dataset_node) or "").lower():
         shuffled = None
     known = isinstance(dataset, V.Dataset) or isinstance(dataset, V.Instance) and "__getitem__" in dataset.cls.methods
     return V.Loader(dataset if known else None, None, node, dataset_role, shuffled)
+
+
+_SYNTHETIC_WORDS = {"random", "fake", "dummy", "synthetic", "boring", "toy"}
+
+
+def is_synthetic(name: str) -> bool:
+    """A dataset class named for random data (``RandomTokenDataset``, ``FakeData``, ``BoringDataset``)."""
+    return bool(set(tokens(name)) & _SYNTHETIC_WORDS)
+
+
+def _named_dataset(ip, qual, node, args, kwargs) -> Any:
+    """A dataset class of another package (``from data import RandomTokenDataset``): known only when its
+    name says it draws random samples."""
+    name = qual.rsplit(".", 1)[-1]
+    return V.Dataset(qual, synthetic=True) if is_synthetic(name) else None
 
 
 _SUBSETS = ("SubsetRandomSampler", "SubsetSampler", "Subset")
@@ -76,3 +94,4 @@ CALLS = {
     **dict.fromkeys(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"), _data_loader),
 }
 PREFIXES = {"torch.nn.utils.rnn": _rnn_utils}
+SUFFIXES = dict.fromkeys(("Dataset", "Data"), _named_dataset)
