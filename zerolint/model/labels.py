@@ -183,13 +183,32 @@ def reported_role(root: cst.CSTNode, node: cst.CSTNode, follow: int = 8) -> Opti
     if isinstance(stmt, cst.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0].target, cst.Name):
         stored = stmt.targets[0].target.value
     if stored is None:
-        return None
+        # the rest of the statement: `print(f"loss {train_loss:.3f} acc {evaluate(m, train_loader)}")`
+        return _role(" ".join(_words(stmt, node)))
     for later in block[index + 1: index + 1 + follow]:
         for use in _uses(later, stored):
             role = _role(label_of(later, use))
             if role is not None:
                 return role
     return None
+
+
+def _words(tree: cst.CSTNode, skip: cst.CSTNode) -> list:
+    """The names and string texts of a statement, outside ``skip``."""
+    out: list = []
+    stack = [tree]
+    while stack:
+        current = stack.pop()
+        if current is skip:
+            continue
+        if isinstance(current, cst.Name):
+            out.append(current.value)
+        elif isinstance(current, cst.SimpleString):
+            out.append(_text(current) or "")
+        elif isinstance(current, cst.FormattedStringText):
+            out.append(current.value)
+        stack.extend(current.children)
+    return out
 
 
 def _uses(tree: cst.CSTNode, name: str) -> list:

@@ -210,6 +210,13 @@ def _evaluating_params(model: SemanticModel) -> dict:
             index = _param_index(fn, loop.iter_text) if loop.iter_text else None
             if index is not None and _evaluates(model, fn, loop):
                 helpers.setdefault(fn, set()).add((loop.iter_text, index))
+        for name in _comprehension_params(fn):  # sum(... for x, y in loader)
+            index = _param_index(fn, name)
+            forwards = [e for e in fn.events if e.kind == F.FORWARD]
+            if index is not None and forwards and not regions.has_training(fn.events) and (
+                    regions.is_eval_function(fn) or model.eval_region(forwards[0]) is not None
+                    or regions.is_grad_off(forwards[0])):
+                helpers.setdefault(fn, set()).add((name, index))
     frontier = dict(helpers)
     for _ in range(3):
         added: dict = {}
@@ -227,6 +234,17 @@ def _evaluating_params(model: SemanticModel) -> dict:
             break
         frontier = added
     return helpers
+
+
+def _comprehension_params(fn: F.FunctionFacts) -> set:
+    """Names iterated by the comprehensions of a function body (``for x, y in loader`` inside ``sum(...)``)."""
+    if fn.node is None:
+        return set()
+    out = set()
+    for node in _walk(fn.node.body):
+        if isinstance(node, cst.CompFor) and isinstance(node.iter, cst.Name):
+            out.add(node.iter.value)
+    return out
 
 
 def _callees(helpers: dict, fn: F.FunctionFacts) -> list:
