@@ -366,6 +366,8 @@ class Interpreter:
         elif t is cst.Return:
             if node.value is not None:
                 value = self.ev(node.value)
+                if isinstance(value, V.Loader) and value.role is None and self.facts.node is not None:
+                    value = self._bind_loader(value, self.facts.name)  # def val_dataloader(self): return ...
                 if self.recording:
                     self.facts.returns.append(value)
                     self.facts.returned_names.update(_names_in(node.value))

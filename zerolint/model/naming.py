@@ -4,7 +4,10 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+import libcst as cst
+
 from . import values as V
+from .names import dotted
 
 _TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 OPTIMIZER_NAME = re.compile(r"(?i)(optim|^opt$|^opt[_A-Z0-9]|_opt$|_opt_|^o?pt?imizer)")
@@ -71,3 +74,44 @@ def item_kind(text: Optional[str]) -> str:
     if name in _LENGTH_WORDS or name.endswith(("_length", "_lengths", "_len", "_lens")):
         return "number"
     return "element"
+
+
+# Names that hold one observation of an environment or one sample (``s``, ``state``, ``obs``): a model called
+# on ``torch.from_numpy(s).float()`` sees a 1-D input whose dim 0 is its feature/class dimension.
+SINGLE_SAMPLE_NAMES = {"s", "s_prime", "s_next", "state", "next_state", "cur_state", "current_state", "obs",
+                       "next_obs", "observation", "next_observation", "ob", "o", "frame", "sample"}
+# Calls that keep the batch structure of their input (a cast, a move, a conversion from numpy).
+_KEEPING_METHODS = {"float", "double", "half", "to", "cuda", "cpu", "detach", "clone", "contiguous", "type",
+                    "requires_grad_"}
+_KEEPING_FUNCTIONS = {"from_numpy", "tensor", "as_tensor", "FloatTensor", "Tensor", "array", "asarray"}
+_BATCHING = {"unsqueeze", "unsqueeze_", "expand_dims", "stack", "vstack", "cat", "atleast_2d"}
+
+
+def sample_or_batch(node) -> Optional[str]:
+    """What a model input expression holds: "one" sample (``torch.from_numpy(s).float()`` with ``s`` a single
+    observation), a "batch" (``x.unsqueeze(0)``, ``state[None]``, ``torch.stack(...)``, a ``*_batch`` name), or None."""
+    for _ in range(8):
+        if isinstance(node, cst.Call):
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else dotted(func) or ""
+            name = name.rsplit(".", 1)[-1]
+            if name in _BATCHING or name in ("view", "reshape") and node.args and \
+                    isinstance(node.args[0].value, cst.Integer) and node.args[0].value.value == "1":
+                return "batch"
+            if isinstance(func, cst.Attribute) and name in _KEEPING_METHODS:
+                node = func.value
+            elif name in _KEEPING_FUNCTIONS and node.args:
+                node = node.args[0].value
+            else:
+                return None
+        elif isinstance(node, cst.Subscript):
+            return "batch" if any(isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.Name)
+                                  and el.slice.value.value == "None" for el in node.slice) else None
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            name = last_name(dotted(node)).lower()
+            if name in SINGLE_SAMPLE_NAMES:
+                return "one"
+            return "batch" if {"batch", "batches", "states", "observations"} & set(tokens(name)) else None
+        else:
+            return None
+    return None

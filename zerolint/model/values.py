@@ -76,6 +76,16 @@ class Module:
 
 
 @dataclass(frozen=True)
+class ModelOutput:
+    """What a library model that computes its own loss returns (a transformers ``...For<Task>`` output):
+    ``.loss`` is the loss (when labels were passed), ``.logits`` the raw scores."""
+
+    info: ModuleInfo
+    labels: Optional[bool] = None  # labels= passed (True), absent (False), maybe in **batch (None)
+    node: Optional[cst.CSTNode] = None
+
+
+@dataclass(frozen=True)
 class Loss:
     """A loss object (``nn.BCELoss()``), a functional loss (``F.cross_entropy``) or a Keras loss."""
 
@@ -132,6 +142,7 @@ class Dataset:
     train: Optional[bool] = None
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
+    synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
 
 
 @dataclass(frozen=True)

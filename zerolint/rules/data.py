@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..model import SemanticModel, facts as F, values as V
+from ..model import SemanticModel, facts as F, regions, values as V
 from . import Report, Rule, register, source
 
 
@@ -74,6 +74,25 @@ class LastStepOfPaddedOutput(Rule):
                 "hidden state h_n of the packed RNN, or gather the step at `lengths - 1`."))
 
 
+def _replaced_before_training(model: SemanticModel, event: F.Event) -> bool:
+    """A preliminary loader (to compute the mean and std, say) whose name is bound again later to a shuffling
+    loader, and that no training loop iterates: the loader that trains is the later one."""
+    loader, name = event.data["loader"], event.data["name"]
+    events = event.function.events
+    later = events[events.index(event) + 1:] if event in events else []
+    rebound = any(e.kind == F.LOADER and e.data["name"] == name and e.data["loader"].shuffled is not False
+                  for e in later)
+    if not rebound:
+        return False
+    for fn in model.functions:
+        for loop in fn.loops:
+            value = loop.iter_value
+            value = getattr(value, "inner", value)
+            if value is loader and regions.has_training(loop.events):
+                return False
+    return True
+
+
 @register
 class TrainLoaderWithoutShuffle(Rule):
     code = "ZL403"
@@ -84,7 +103,8 @@ class TrainLoaderWithoutShuffle(Rule):
             getattr(e.data.get("module"), "internal_loss", None) in families for e in model.events(F.FORWARD))
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
-            if classifies and loader.shuffled is False and loader.role == "train" and loader.dataset_role != "eval":
+            if classifies and loader.shuffled is False and loader.role == "train" and loader.dataset_role != "eval" \
+                    and not _replaced_before_training(model, event):
                 yield Report(event.node, (
                     f"training loader `{event.data['name']}` does not shuffle: batches arrive in dataset "
                     "order (often sorted by class), so each step sees one class and the model oscillates "

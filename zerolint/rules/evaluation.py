@@ -1,9 +1,13 @@
 """ZL3xx: evaluation code that runs with autograd on or with the model in training mode."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional
 
-from ..model import SemanticModel, facts as F, regions, values as V
+import libcst as cst
+
+from ..model import SemanticModel, facts as F, labels, regions, values as V
+from ..model.naming import role_of_name
+from ..model.util import arg_node
 from . import Report, Rule, register
 
 _WHERE = {
@@ -99,23 +103,48 @@ class TrainModeNotRestored(Rule):
                     "training epoch."))
 
 
+def _training_loader(value: object) -> bool:
+    value = getattr(value, "inner", value)  # enumerate(loader)
+    return isinstance(value, V.Loader) and (value.role == "train" or value.dataset_role == "train")
+
+
+def _evaluates(model: SemanticModel, fn: F.FunctionFacts, loop: F.Loop) -> bool:
+    """Does this loop (running no training) evaluate the model: in an evaluation function, after
+    model.eval() or under no_grad, or computing an accuracy (argmax against the labels)?"""
+    if regions.has_training(loop.events) or _peeks(loop):
+        return False
+    if regions.is_eval_function(fn):
+        return True
+    events = F.expand(loop.events)
+    forwards = [i.event for i in events if i.kind == F.FORWARD]
+    if not forwards:
+        return False
+    return model.eval_region(forwards[0]) is not None or regions.is_grad_off(forwards[0]) \
+        or any(i.kind == F.ARGMAX for i in events)
+
+
+def _peeks(loop: F.Loop) -> bool:
+    """`for x in loader: ...; break`: one batch taken (to show some predictions), not a data set evaluated."""
+    body = getattr(loop.node.body, "body", ())
+    last = body[-1] if body else None
+    return isinstance(last, cst.SimpleStatementLine) and any(isinstance(s, cst.Break) for s in last.body)
+
+
+def _param_index(fn: F.FunctionFacts, name: str) -> Optional[int]:
+    params = [p.name.value for p in fn.params]
+    if fn.cls is not None and params and params[0] in ("self", "cls"):
+        params = params[1:]
+    return params.index(name) if name in params else None
+
+
 @register
 class EvalOnTrainingData(Rule):
     code = "ZL304"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for fn in model.functions:
-            if not regions.is_eval_function(fn) or model.is_test_file:
-                continue
-            for loop in fn.loops:
-                value = loop.iter_value
-                if isinstance(value, V.Loader) and (value.role == "train" or value.dataset_role == "train"):
-                    yield Report(loop.node.iter, (
-                        f"`{fn.name}` evaluates on the training data (the loader passed in is the training "
-                        "loader): the reported accuracy measures memorization, not generalization. Pass "
-                        "the validation or test loader."))
         if not model.is_test_file:
-            yield from self._loops_after_eval(model)
+            yield from self._loops(model)
+            yield from self._call_sites(model)
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
             if loader.role == "eval" and loader.dataset_role == "train":
@@ -124,23 +153,147 @@ class EvalOnTrainingData(Rule):
                     "evaluation measures memorization, not generalization. Build it on the validation/test "
                     "split (e.g. `train=False`)."))
 
+    @staticmethod
+    def _loops(model: SemanticModel) -> Iterable[Report]:
+        """An evaluation loop over the training loader named in place (`self.train_loader`, a global): the
+        loop is the line to fix. A loader received as a parameter is judged where the caller passes it."""
+        for fn in model.functions:
+            for loop in fn.loops:
+                if not _training_loader(loop.iter_value) or not _evaluates(model, fn, loop):
+                    continue
+                if loop.iter_text is not None and _param_index(fn, loop.iter_text) is not None:
+                    continue
+                if not regions.is_eval_function(fn) and _loop_reported_role(model, fn, loop) == "train":
+                    continue  # training accuracy measured after the epoch and reported as such
+                where = f"`{fn.name}`" if regions.is_eval_function(fn) else "this evaluation loop"
+                yield Report(loop.node.iter, (
+                    f"{where} iterates the training loader: the reported accuracy measures memorization, "
+                    "not generalization. Iterate the validation or test loader."))
 
     @staticmethod
-    def _loops_after_eval(model: SemanticModel) -> Iterable[Report]:
-        """A loop over the training loader, with no training in it, that evaluates after model.eval()."""
-        for fn in model.functions:
-            if regions.is_eval_function(fn):
-                continue  # reported above, at the loop of the evaluation function
-            for loop in fn.loops:
-                value = loop.iter_value
-                if not isinstance(value, V.Loader) or value.role != "train" or regions.has_training(loop.events):
-                    continue
-                forwards = [e for e in loop.events if e.kind == F.FORWARD]
-                if forwards and model.eval_region(forwards[0]) == "after-eval":
-                    yield Report(loop.node.iter, (
-                        "this evaluation loop (after model.eval()) iterates the training loader: the "
-                        "reported accuracy measures memorization, not generalization. Iterate the "
+    def _call_sites(model: SemanticModel) -> Iterable[Report]:
+        """An evaluation helper (`evaluate(model, loader)`, `compute_accuracy(model, loader)`) called with
+        the training loader and reported as a validation/test score: reported at the call. A helper that
+        hands its own parameter on (`validate(loader)` calling `run_validate(loader)`) is judged where
+        it is called in turn."""
+        helpers = _evaluating_params(model)
+        for fn, params in helpers.items():
+            named_eval = regions.is_eval_function(fn) or any(
+                regions.is_eval_function(callee) for callee in _callees(helpers, fn))
+            for site in fn.call_sites:
+                for name, index in params:
+                    passed = arg_node(site.node, name, index)
+                    if isinstance(passed, cst.Name) and any(
+                            p == passed.value for p, _ in helpers.get(site.caller, ())):
+                        continue  # the caller's own parameter: judged at the caller's call sites
+                    value = site.kwargs.get(name) if name in site.kwargs else \
+                        site.args[index] if index < len(site.args) else None
+                    if not _training_loader(value) or getattr(value, "inner", value).role == "eval":
+                        continue  # an evaluation loader on training data is reported where it is built
+                    root = site.caller.node if site.caller.node is not None else model.module
+                    role = labels.reported_role(root, site.node)
+                    if role == "train" or role is None and (not named_eval or _beside_eval(root, site, fn)):
+                        continue
+                    yield Report(site.node, (
+                        f"`{fn.name}` is given the training loader here and its result is reported as "
+                        "evaluation: the accuracy measures memorization, not generalization. Pass the "
                         "validation or test loader."))
+                    break
+
+
+def _evaluating_params(model: SemanticModel) -> dict:
+    """function -> {(parameter, positional index)} of the loaders it evaluates, directly (a loop over the
+    parameter) or by passing the parameter to such a function (up to three levels of helpers)."""
+    helpers: dict = {}
+    for fn in model.functions:
+        for loop in fn.loops:
+            index = _param_index(fn, loop.iter_text) if loop.iter_text else None
+            if index is not None and _evaluates(model, fn, loop):
+                helpers.setdefault(fn, set()).add((loop.iter_text, index))
+        for name in _comprehension_params(fn):  # sum(... for x, y in loader)
+            index = _param_index(fn, name)
+            forwards = [e for e in fn.events if e.kind == F.FORWARD]
+            if index is not None and forwards and not regions.has_training(fn.events) and (
+                    regions.is_eval_function(fn) or model.eval_region(forwards[0]) is not None
+                    or regions.is_grad_off(forwards[0])):
+                helpers.setdefault(fn, set()).add((name, index))
+    frontier = dict(helpers)
+    for _ in range(3):
+        added: dict = {}
+        for fn, params in frontier.items():
+            for site in fn.call_sites:
+                caller = site.caller
+                for name, index in params:
+                    passed = arg_node(site.node, name, index)
+                    caller_index = _param_index(caller, passed.value) if isinstance(passed, cst.Name) \
+                        and not caller.is_module else None
+                    if caller_index is not None and (passed.value, caller_index) not in helpers.get(caller, ()):
+                        helpers.setdefault(caller, set()).add((passed.value, caller_index))
+                        added.setdefault(caller, set()).add((passed.value, caller_index))
+        if not added:
+            break
+        frontier = added
+    return helpers
+
+
+def _comprehension_params(fn: F.FunctionFacts) -> set:
+    """Names iterated by the comprehensions of a function body (``for x, y in loader`` inside ``sum(...)``)."""
+    if fn.node is None:
+        return set()
+    out = set()
+    for node in _walk(fn.node.body):
+        if isinstance(node, cst.CompFor) and isinstance(node.iter, cst.Name):
+            out.add(node.iter.value)
+    return out
+
+
+def _callees(helpers: dict, fn: F.FunctionFacts) -> list:
+    return [callee for callee in helpers if any(site.caller is fn for site in callee.call_sites)]
+
+
+def _beside_eval(root, site: F.CallSite, fn: F.FunctionFacts) -> bool:
+    """`print(evaluate(m, train_loader), evaluate(m, val_loader))`: a training score next to a held-out one."""
+    found = labels.statement_of(root, site.node)
+    if found is None:
+        return False
+    stmt = found[0]
+    for other in fn.call_sites:
+        if other is not site and labels.label_of(stmt, other.node) is not None and any(
+                isinstance(v, V.Loader) and v.role == "eval" for v in (*other.args, *other.kwargs.values())):
+            return True
+    return False
+
+
+def _loop_reported_role(model: SemanticModel, fn: F.FunctionFacts, loop: F.Loop) -> Optional[str]:
+    """What the totals a loop accumulates are reported as: `train_correct += ...`, or the statements after
+    the loop that print them."""
+    names = set()
+    for node in _walk(loop.node.body):
+        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name):
+            names.add(node.target.value)
+    roles = {role_of_name(n) for n in names} - {None}
+    if len(roles) == 1:
+        return roles.pop()
+    root = fn.node if fn.node is not None else model.module
+    found = labels.statement_of(root, loop.node)
+    if found is None:
+        return None
+    _, block, index = found
+    for later in block[index + 1: index + 9]:
+        for name in names:
+            for use in labels._uses(later, name):
+                role = role_of_name(labels.label_of(later, use) or "")
+                if role is not None:
+                    return role
+    return None
+
+
+def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)
 
 
 @register

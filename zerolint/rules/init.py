@@ -40,12 +40,19 @@ class ConstantWeightInit(Rule):
         # One constant layer between random ones still learns (its neighbours break the symmetry)
         # unless a ReLU follows it: zeros behind a ReLU pass no gradient at all. A constant init applied
         # to every layer (`m.weight` in an init loop or `apply` hook) or to several layers is fatal.
+        # Several constant layers count within one scope (one __init__, one init function, one script body):
+        # two models of a file (a GAN's generator and discriminator) each zero-initialising its own last
+        # layer are two single layers, not two consecutive ones.
+        per_scope: dict = {}
+        for event in candidates:
+            per_scope.setdefault(event.function, []).append(event)
         for event in candidates:
             target = event.data["target"]
             keras = event.data.get("keras")
-            generic = not keras and target.count(".") == 1 and not target.startswith("self.")
+            owner = target.split(".weight")[0]
+            generic = not keras and "." not in owner and owner != "self"  # m.weight in a modules()/apply loop
             dead_relu = keras and event.data.get("activation") == V.RELU
-            if generic or dead_relu or len(candidates) >= 2:
+            if generic or dead_relu or len(per_scope[event.function]) >= 2:
                 yield Report(event.node, (
                     "weights initialized to a constant: every unit of the layer computes the same output "
                     "and receives the same gradient (behind a ReLU, zeros pass no gradient at all), so the "

@@ -7,6 +7,8 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..model import SemanticModel, facts as F, values as V
+from ..model.libs.tensor import dim_node_of
+from ..model.naming import sample_or_batch
 from . import Report, Rule, register
 
 LOGITS = "a Linear/conv layer with no activation (raw logits)"
@@ -226,6 +228,68 @@ class LossTaskMismatch(Rule):
                     "CrossEntropyLoss (sparse_categorical_crossentropy) for classification."))
 
 
+def _model_calls(model: SemanticModel, fn: F.FunctionFacts) -> list:
+    """The calls that run ``fn``, a method of a model class: ``model(x)`` for its forward, ``model.pi(x)``."""
+    calls = [(site.node, site.caller) for site in fn.call_sites]
+    if fn.name == "forward":
+        calls += [(e.node, e.function) for e in model.events(F.FORWARD) if isinstance(e.node, cst.Call)
+                  and getattr(e.data.get("module"), "cls", None) is fn.cls]
+    return calls
+
+
+def _input_kind(node: cst.BaseExpression, caller: F.FunctionFacts, model: SemanticModel) -> Optional[str]:
+    """sample_or_batch of a model input, through the caller's assignments to the name passed
+    (``state = torch.from_numpy(state).unsqueeze(0)`` makes ``state`` a batch)."""
+    kind = sample_or_batch(node)
+    if isinstance(node, cst.Name):
+        body = caller.node if caller.node is not None else model.module
+        for assigned in _assignments(body, node.value):
+            if sample_or_batch(assigned) == "batch":
+                return "batch"
+    return kind
+
+
+def _assignments(body: cst.CSTNode, name: str) -> list:
+    found: list = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+                found.append(node.value)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is body
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+            return False
+
+    body.visit(Visitor())
+    return found
+
+
+def _called_on_one_sample(model: SemanticModel, event: F.Event) -> bool:
+    """Is the model whose method holds this softmax only ever called on one sample (an RL policy on one
+    state, ``pi(torch.from_numpy(s).float())``)? Then dim 0 is its class dimension. Calls that pass the
+    method's dim parameter explicitly (``pi(batch, softmax_dim=1)``) do not use the dim=0 default."""
+    fn = event.function
+    if fn.cls is None or not fn.cls.is_module:
+        return False
+    node = event.node
+    dim_node = None
+    if isinstance(node, cst.Call):
+        dim_node = dim_node_of(node, 1 if model.imports.resolve(node.func) is not None else 0)
+    dim_param = dim_node.value if isinstance(dim_node, cst.Name) else None
+    position = next((i for i, p in enumerate(fn.params) if p.name.value == dim_param), None)
+    kinds = set()
+    for call, caller in _model_calls(model, fn):
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        if dim_param is not None and (any(a.keyword is not None and a.keyword.value == dim_param for a in call.args)
+                                      or position is not None and len(positional) >= position):
+            continue  # this call chooses its own dim
+        kinds.add(_input_kind(positional[0].value, caller, model) if positional else None)
+    return kinds == {"one"}
+
+
 @register
 class SoftmaxDim(Rule):
     code = "ZL109"
@@ -240,7 +304,8 @@ class SoftmaxDim(Rule):
                     "softmax without `dim`: PyTorch guesses the dimension (dim=0 for 1-D and 3-D input), "
                     "which normalizes across the batch instead of the classes for some shapes. Pass "
                     "`dim=1` (or `dim=-1`) explicitly."))
-            elif event.data.get("dim") == 0 and isinstance(inp, V.Tensor) and inp.model is not None:
+            elif event.data.get("dim") == 0 and isinstance(inp, V.Tensor) and inp.model is not None \
+                    and not _called_on_one_sample(model, event):
                 yield Report(event.node, (
                     "softmax over dim=0 of a batched (N, C) model output normalizes across the batch, not "
                     "the classes: each sample's scores depend on the others and predictions are wrong. Use "

@@ -112,8 +112,38 @@ def _clip(ip, recv, recv_text, method, node, args, kwargs) -> Any:
     return None
 
 
+def _output_loss(ip, out: V.ModelOutput, node) -> Any:
+    """``outputs.loss`` of a model that computed its loss from ``labels``: a LOSS event and the loss tensor."""
+    ip.emit(F.LOSS, node, loss=V.Loss(f"transformers.{out.info.name}.loss"), input=None, target=None,
+            input_node=None, target_node=None)
+    return V.Tensor(dtype="float", shape=(), origin=node, loss_graph=not ip.grad_off)
+
+
+def _logits(out: V.ModelOutput, node) -> Any:
+    return V.Tensor(activation=V.LINEAR, model=out.info, dtype="float", origin=node)
+
+
+def _output_attribute(ip, base: V.ModelOutput, name: str) -> Any:
+    if name == "loss" and base.labels is not False:
+        return _output_loss(ip, base, base.node)
+    return _logits(base, base.node) if name == "logits" else None
+
+
+def _output_item(ip, base: V.ModelOutput, node) -> Any:
+    """``outputs["loss"]``, ``outputs[0]`` (the loss when labels were passed, else the logits)."""
+    key = node.slice[0].slice.value if len(node.slice) == 1 and hasattr(node.slice[0].slice, "value") else None
+    text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+    first = isinstance(key, cst.Integer) and key.value == "0"
+    if (text == "loss" or first) and base.labels is not False:
+        return _output_loss(ip, base, node)
+    return _logits(base, node) if text == "logits" or first or isinstance(key, cst.Integer) and key.value == "1" \
+        else None
+
+
 PREFIXES = {"transformers": _transformers}
 VALUE_CALLS = {V.Tokenizer: _tokenize}
 RECEIVERS = {V.Tokenizer: _tokenizer_method}
 METHODS = {"prepare": _prepare, **dict.fromkeys(("clip_grad_norm_", "clip_grad_value_"), _clip)}
 MODULE_BASES = {"PreTrainedModel": "torch"}
+ATTRIBUTES = {V.ModelOutput: _output_attribute}
+SUBSCRIPTS = {V.ModelOutput: _output_item}

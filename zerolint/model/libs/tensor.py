@@ -197,6 +197,12 @@ FACTORIES = {
 
 
 # ------------------------------------------------------------------ activations
+def dim_node_of(node: cst.Call, index: int) -> Optional[cst.BaseExpression]:
+    """The ``dim`` argument of a reduction/softmax call: by position, ``dim=`` or its numpy-style alias ``axis=``."""
+    found = arg_node(node, "dim", index)
+    return found if found is not None else arg_node(node, "axis", -1)
+
+
 def softmax_event(ip, node: cst.Call, t: Any, dim_node: Optional[cst.BaseExpression], dim_given: bool) -> None:
     dim = literal_int(ip.quiet_eval(dim_node)) if dim_node is not None else None
     units = t.units if isinstance(t, V.Tensor) else None
@@ -208,7 +214,7 @@ def activation(ip, qual, node, args, kwargs) -> Any:
     kind = V.ACTIVATION_FUNCTIONS[_name(qual)]
     source = args[0] if args else None
     if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
-        dim_node = arg_node(node, "dim", 1)
+        dim_node = dim_node_of(node, 1)
         softmax_event(ip, node, source, dim_node, dim_node is not None)
     if kind == V.LINEAR:
         return V.Tensor(activation=V.LINEAR, dtype="float", origin=node)
@@ -276,7 +282,8 @@ def _type(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
 def _activation_method(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     kind = V.ACTIVATION_FUNCTIONS[method]
     if kind in (V.SOFTMAX, V.LOG_SOFTMAX):
-        softmax_event(ip, node, t, node.args[0].value if node.args else None, bool(node.args))
+        dim_node = dim_node_of(node, 0)
+        softmax_event(ip, node, t, dim_node, dim_node is not None)
     return t.but(activation=kind, origin=node, encoding=None, loss_graph=False,
                  value_range=activation_range(kind, t.value_range))
 

@@ -12,7 +12,7 @@ import libcst as cst
 from .. import facts as F
 from .. import values as V
 from ..names import dotted
-from ..naming import role_of_name
+from ..naming import role_of_name, tokens
 from ..util import arg_node, bool_kw, kw
 
 
@@ -33,6 +33,9 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     if isinstance(dataset, V.Dataset) and dataset.train is not None:
         dataset_role = "train" if dataset.train else "eval"
     keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    indices = _subset_indices(keywords.get("sampler")) or _subset_indices(dataset_node, 1)
+    if indices is not None:  # K-fold / a split by index lists: the indices decide which part is read
+        dataset_role = role_of_name(dotted(indices))
     shuffled: Optional[bool] = False
     if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
         shuffled = True
@@ -40,8 +43,11 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
         flag = keywords["shuffle"]
         shuffled = flag.value == "True" if isinstance(flag, cst.Name) and flag.value in ("True", "False") \
             else None  # shuffle=is_train: decided at run time
-    elif isinstance(dataset, V.Instance) and dataset.cls.name and _is_iterable_dataset(dataset.cls):
+    elif isinstance(dataset, V.Instance) and dataset.cls.name and (_is_iterable_dataset(dataset.cls)
+                                                                     or is_synthetic(dataset.cls.name)):
         shuffled = None
+    elif isinstance(dataset, V.Dataset) and dataset.synthetic:
+        shuffled = None  # random samples: no order to break
     elif any(a.star for a in node.args) or "iter" in (dotted(dataset_node) or "").lower() \
             or "stream" in (dotted(dataset_node) or "").lower():
         shuffled = None
@@ -92,6 +98,31 @@ def _collate(ip, node: cst.Call, dataset: V.Instance, keywords: dict, kwargs: di
     return None
 
 
+_SYNTHETIC_WORDS = {"random", "fake", "dummy", "synthetic", "boring", "toy"}
+
+
+def is_synthetic(name: str) -> bool:
+    """A dataset class named for random data (``RandomTokenDataset``, ``FakeData``, ``BoringDataset``)."""
+    return bool(set(tokens(name)) & _SYNTHETIC_WORDS)
+
+
+def _named_dataset(ip, qual, node, args, kwargs) -> Any:
+    """A dataset class of another package (``from data import RandomTokenDataset``): known only when its
+    name says it draws random samples."""
+    name = qual.rsplit(".", 1)[-1]
+    return V.Dataset(qual, synthetic=True) if is_synthetic(name) else None
+
+
+_SUBSETS = ("SubsetRandomSampler", "SubsetSampler", "Subset")
+
+
+def _subset_indices(node: Optional[cst.BaseExpression], index: int = 0) -> Optional[cst.BaseExpression]:
+    """The index list of ``SubsetRandomSampler(val_ids)`` / ``Subset(dataset, val_ids)``."""
+    if not isinstance(node, cst.Call) or (dotted(node.func) or "").rsplit(".", 1)[-1] not in _SUBSETS:
+        return None
+    return arg_node(node, "indices", index)
+
+
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     name = qual.rsplit(".", 1)[-1]
     batch_first = bool_kw(node, "batch_first") or False
@@ -105,6 +136,7 @@ def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
 
 CALLS = {
     **dict.fromkeys(("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"), _tensor_dataset),
-    "torch.utils.data.DataLoader": _data_loader,
+    **dict.fromkeys(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"), _data_loader),
 }
 PREFIXES = {"torch.nn.utils.rnn": _rnn_utils}
+SUFFIXES = dict.fromkeys(("Dataset", "Data"), _named_dataset)

@@ -16,7 +16,7 @@ from ..names import dotted
 from ..naming import may_be_module
 from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
                     moved, number)
-from .tensor import activation, softmax_event
+from .tensor import activation, dim_node_of, softmax_event
 
 _RESHAPING = {"Flatten", "Unflatten", "Reshape", "Permute", "RepeatVector"}
 HEAD_NAMES = {"fc", "classifier", "head", "heads", "last_linear", "output", "out"}
@@ -65,7 +65,7 @@ def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
                 "Transformer", "TransformerEncoder", "TransformerDecoder"):
             info.passthrough = True  # an activation: keeps the units it is given
         if name in ("Softmax", "LogSoftmax"):
-            dim_node = arg_node(node, "dim", 0)
+            dim_node = dim_node_of(node, 0)
             softmax_event(ip, node, None, dim_node, dim_node is not None)
         if name.startswith("Transformer"):
             info.has_dropout_or_bn = True
@@ -185,6 +185,10 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
             return inp.but(units=None, shape=None, origin=node)
         return inp.but(activation=info.output or inp.activation, origin=node, encoding=None,
                        value_range=activation_range(info.output, inp.value_range))
+    if info.internal_loss is not None:  # transformers heads: an output object holding .loss and .logits
+        labels = True if any(a.keyword is not None and a.keyword.value == "labels" for a in node.args) else \
+            None if any(a.star for a in node.args) else False
+        return V.ModelOutput(info, labels, node)
     if info.returns_tuple or info.output is None and info.units is None:
         return V.Tensor(model=info, origin=node) if not info.returns_tuple else None
     if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.pad_input:  # padded ids -> padded vectors
