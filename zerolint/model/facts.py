@@ -8,7 +8,7 @@ event (``CALL``), so any ordered view can be *expanded* through helpers: that is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, TypedDict
 
 import libcst as cst
 
@@ -36,6 +36,112 @@ INPUT_SCALING = "input_scaling"  # a Rescaling/Normalization layer or Normalize/
 LR_SET = "lr_set"  # param_group["lr"] = ... (the learning rate is driven by hand)
 
 
+# The shape of ``Event.data`` per kind: one TypedDict per kind (required keys in the class, optional ones in
+# its ``total=False`` subclass). Documentation and a test contract (tests/test_model_libs.py checks every
+# event of every fixture against it); nothing on the lint path reads it, so it costs nothing at run time.
+class NoData(TypedDict):
+    pass
+
+
+class BackwardData(TypedDict, total=False):
+    receiver: Optional[str]  # the loss (``loss.backward()``) or the argument of ``accelerator.backward(loss)``
+    manual: bool  # torch.autograd.grad (True) / torch.autograd.backward (False)
+
+
+class StepData(TypedDict):
+    closure: Optional["FunctionFacts"]  # optimizer.step(closure) with a local closure
+    has_closure_arg: bool
+    optimizer: Optional[str]  # the optimizer's dotted name
+
+
+class _ForwardData(TypedDict):
+    module: Any  # values.ModuleInfo, None when only the name says "model"
+    receiver: Optional[str]
+
+
+class ForwardData(_ForwardData, total=False):
+    input: Any  # the abstract input value
+
+
+class _LossData(TypedDict):
+    loss: Any  # values.Loss
+    input: Any
+    target: Any
+    input_node: Optional[cst.CSTNode]
+    target_node: Optional[cst.CSTNode]
+
+
+class LossData(_LossData, total=False):
+    data_node: cst.CSTNode  # Keras: the fit()/train_on_batch() call that supplies the target
+    fit_input: Any
+
+
+class ModeData(TypedDict):
+    receiver: Optional[str]
+    module: Any  # values.ModuleInfo or None
+
+
+class StackData(TypedDict):
+    seq: Any  # the abstract sequence stacked
+    function: str  # "stack" or "tensor"
+
+
+class CallData(TypedDict):
+    callee: "FunctionFacts"
+
+
+class SoftmaxData(TypedDict):
+    single_unit: bool
+    dim_given: bool
+    dim: Optional[int]
+    input: Any
+
+
+class _OptimizerNewData(TypedDict):
+    optimizer: Any  # values.Optimizer
+
+
+class OptimizerNewData(_OptimizerNewData, total=False):
+    lr_from_cli: bool  # torch.optim: the lr is a command-line default
+
+
+class AccumulateData(TypedDict):
+    target: str
+    init_loop: Optional["Loop"]  # the loop of the accumulator's last plain assignment
+
+
+class ArgmaxData(TypedDict):
+    input: Any
+
+
+class LastStepData(TypedDict):
+    batch_first: Optional[bool]
+
+
+class LoaderData(TypedDict):
+    loader: Any  # values.Loader
+    name: str
+
+
+class _WeightInitData(TypedDict):
+    target: Optional[str]
+    guards: tuple
+    keras: bool
+
+
+class WeightInitData(_WeightInitData, total=False):
+    activation: Optional[str]  # Keras: the layer's activation
+
+
+EVENT_DATA: dict = {
+    ZERO_GRAD: NoData, BACKWARD: BackwardData, STEP: StepData, SCHEDULER_STEP: NoData, CLIP: NoData,
+    FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, STACK: StackData,
+    CALL: CallData, SOFTMAX_CALL: SoftmaxData, OPTIMIZER_NEW: OptimizerNewData, ACCUMULATE: AccumulateData,
+    MANUAL_UPDATE: NoData, ARGMAX: ArgmaxData, LAST_STEP: LastStepData, LOADER: LoaderData,
+    WEIGHT_INIT: WeightInitData, INPUT_SCALING: NoData, LR_SET: NoData,
+}
+
+
 @dataclass(eq=False)
 class Loop:
     node: cst.CSTNode  # For or While
@@ -60,7 +166,7 @@ class Event:
     loop: Optional[Loop]  # innermost loop of the same function
     conditional: bool  # inside an if/try/match below the innermost loop (or function top)
     grad_off: bool  # inside no_grad/inference_mode/set_grad_enabled(False) in this function
-    data: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # its shape per kind: EVENT_DATA
 
 
 @dataclass(eq=False)

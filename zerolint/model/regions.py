@@ -12,7 +12,7 @@ from typing import Iterator, Optional
 
 from . import facts as F
 from . import values as V
-from .interpreter import role_of_name, tokens
+from .naming import role_of_name, tokens
 
 _TRAINING_KINDS = (F.BACKWARD, F.STEP)
 

@@ -1,0 +1,248 @@
+"""Keras (``keras.*`` and ``tensorflow.keras.*``, read, never imported): models, layers, compile/fit.
+
+Add a layer kind: a branch of ``_layer``; a whole group (``keras.<group>.*``): one entry in ``GROUPS``;
+a model method: one entry in ``MODEL_METHODS``.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import libcst as cst
+
+from .. import facts as F
+from .. import values as V
+from ..names import ImportTable
+from ..util import arg_node, bool_kw, kw, literal_int, number
+from .torch_nn import _RESHAPING
+
+
+# ------------------------------------------------------------------ models
+def _sequential(ip, qual, parts, node, args, kwargs) -> Any:
+    info = V.ModuleInfo("Sequential", framework="keras", has_dropout_or_bn=False)
+    layers = args[0] if args else kwargs.get("layers")
+    layer_nodes = arg_node(node, "layers", 0)
+    if isinstance(layers, V.Seq):
+        elements = layer_nodes.elements if isinstance(layer_nodes, (cst.List, cst.Tuple)) else ()
+        for i, layer in enumerate(layers.items):
+            _softmax_after_one_unit(ip, info, layer, elements[i].value if i < len(elements) else node)
+            _add(info, layer)
+    return V.Module(info)
+
+
+def _functional_model(ip, qual, parts, node, args, kwargs) -> Any:
+    if (parts[1] if len(parts) > 2 else "") not in ("", "models"):
+        return _group(ip, qual, parts, node, args, kwargs)
+    outputs = kw(kwargs, args, "outputs", 1)
+    info = V.ModuleInfo("Model", framework="keras")
+    if isinstance(outputs, V.Tensor):
+        info.output, info.units = outputs.activation, outputs.units
+    return V.Module(info)
+
+
+def _input(ip, qual, parts, node, args, kwargs) -> Any:
+    return V.Tensor(dtype="float", origin=node)
+
+
+def _softmax_after_one_unit(ip, info: V.ModuleInfo, layer: Any, node: cst.CSTNode) -> None:
+    if isinstance(layer, V.Module) and layer.info.passthrough and info.units == 1 \
+            and layer.info.output in (V.SOFTMAX, V.LOG_SOFTMAX):
+        ip.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=None)
+
+
+def _add(info: V.ModuleInfo, layer: Any) -> None:
+    if not isinstance(layer, V.Module):
+        info.output = info.units = None
+        info.has_dropout_or_bn = None if info.has_dropout_or_bn is False else info.has_dropout_or_bn
+        return
+    layer_info = layer.info
+    if layer_info.has_dropout_or_bn:
+        info.has_dropout_or_bn = True
+    if layer_info.passthrough:
+        info.output = layer_info.output or info.output
+        if layer_info.name in _RESHAPING:
+            info.units = None
+    else:
+        info.output, info.units = layer_info.output, layer_info.units
+
+
+# ------------------------------------------------------------------ groups: layers, optimizers, losses, ...
+def _layer(ip, qual, parts, node: cst.Call, args: list, kwargs: dict) -> Any:
+    name = parts[-1]
+    activation = _activation(ip.imports, arg_node(node, "activation", 1 if name == "Dense" else 99))
+    init = arg_node(node, "kernel_initializer", 99)
+    if init is not None and _is_constant_initializer(ip.imports, init):
+        ip.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True, activation=activation)
+    if name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "BatchNormalization", "GaussianDropout",
+                "AlphaDropout"):
+        return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=True))
+    if name in ("Rescaling", "Normalization", "experimental.preprocessing.Rescaling"):
+        ip.emit(F.INPUT_SCALING, node)
+    if name in ("Flatten", "Reshape", "InputLayer", "Permute", "RepeatVector"):
+        return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=False))
+    if name in ("Activation", "Softmax", "ReLU"):
+        kind = {"Softmax": V.SOFTMAX, "ReLU": V.RELU}.get(name) or _activation(
+            ip.imports, arg_node(node, "activation", 0)) or V.OTHER
+        return V.Module(V.ModuleInfo(name, output=kind, framework="keras", passthrough=True,
+                                     has_dropout_or_bn=False))
+    units = literal_int(kw(kwargs, args, "units", 0)) if name == "Dense" else None
+    if name == "Dense" and units == 1 and activation == V.SOFTMAX:
+        ip.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=None)
+    if name == "Dense" or name.startswith("Conv"):
+        output = activation or V.LINEAR
+    else:
+        output = activation or V.OTHER
+    return V.Module(V.ModuleInfo(name, output=output, units=units, framework="keras", has_dropout_or_bn=False))
+
+
+def _optimizer(ip, qual, parts, node, args, kwargs) -> Any:
+    lr = number(kw(kwargs, args, "learning_rate", 0))
+    if lr is None:
+        lr = number(kwargs.get("lr"))
+    value = V.Optimizer(qual, lr)
+    ip.emit(F.OPTIMIZER_NEW, node, optimizer=value)
+    return value
+
+
+def _loss(ip, qual, parts, node, args, kwargs) -> Any:
+    return _loss_from_node(qual, node)
+
+
+def _datasets(ip, qual, parts, node, args, kwargs) -> Any:
+    if parts[-1] == "load_data":
+        dataset = parts[2] if len(parts) > 3 else ""
+        if dataset in ("mnist", "fashion_mnist", "cifar10", "cifar100"):
+            images = V.Tensor(dtype="int", value_range=(0, 255), origin=node)
+            labels = V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
+            return V.Seq((V.Seq((images, labels)), V.Seq((images, labels))))
+    return None
+
+
+# names recognised in any group (keras.Sequential, keras.models.Sequential, keras.layers.Input, ...)
+NAMES = {"Sequential": _sequential, "Model": _functional_model, "Functional": _functional_model,
+         "Input": _input, "InputLayer": _input}
+GROUPS = {"layers": _layer, "optimizers": _optimizer, "losses": _loss, "datasets": _datasets}
+
+
+def _group(ip, qual, parts, node, args, kwargs) -> Any:
+    group = parts[1] if len(parts) > 2 else ""
+    handler = GROUPS.get(group)
+    if handler is not None:
+        return handler(ip, qual, parts, node, args, kwargs)
+    if qual.endswith("utils.to_categorical"):
+        classes = literal_int(kw(kwargs, args, "num_classes", 1))
+        return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False,
+                        value_range=(0, 1), origin=node)
+    return None
+
+
+def _keras(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    parts = qual.split(".")
+    handler = NAMES.get(parts[-1], _group)
+    return handler(ip, qual, parts, node, args, kwargs)
+
+
+# ------------------------------------------------------------------ model methods: add, compile, fit, predict
+def _add_layer(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    if args:
+        _softmax_after_one_unit(ip, info, args[0], node)
+        _add(info, args[0])
+    return None
+
+
+def _compile(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """model.compile(loss=...): the LOSS event, against the model's output."""
+    loss_node = arg_node(node, "loss", 1)
+    loss = _loss_spec(ip.imports, loss_node) if loss_node is not None else None
+    info.compiled = (loss, node) if loss is not None else None
+    if loss is not None and ip.recording:
+        out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+        event = F.Event(F.LOSS, node, ip.facts, ip.loop, ip.conditional, ip.grad_off,
+                        {"loss": loss, "input": out, "target": None, "input_node": None,
+                         "target_node": None})
+        ip.emit_existing(event)
+        info.loss_event = event
+    return None
+
+
+def _fit(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """model.fit(x, y): the targets of the compiled loss."""
+    x, y = kw(kwargs, args, "x", 0), kw(kwargs, args, "y", 1)
+    if info.loss_event is None and info.compiled is not None and ip.recording:
+        # compiled inside a helper (read as a summary): the loss is recorded where it was set
+        loss, compile_node = info.compiled
+        out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+        info.loss_event = F.Event(F.LOSS, compile_node, ip.facts, ip.loop, ip.conditional,
+                                  ip.grad_off, {"loss": loss, "input": out, "target": None,
+                                                "input_node": None, "target_node": None})
+        ip.emit_existing(info.loss_event)
+    event = info.loss_event
+    if event is not None and ip.recording:
+        event.data.update(target=y, data_node=node, fit_input=x)
+    return None
+
+
+def _predict(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
+    return V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
+
+
+# Keras model methods: name -> (ip, model info, method, node, args, kwargs) -> value.
+MODEL_METHODS = {
+    "add": _add_layer,
+    "compile": _compile,
+    **dict.fromkeys(("fit", "train_on_batch"), _fit),
+    **dict.fromkeys(("predict", "predict_on_batch", "__call__"), _predict),
+}
+
+
+def _model_method(ip, recv: V.Module, recv_text, method, node: cst.Call, args: list, kwargs: dict) -> Any:
+    handler = MODEL_METHODS.get(method)
+    return handler(ip, recv.info, method, node, args, kwargs) if handler is not None else None
+
+
+# ------------------------------------------------------------------ arguments: activations, initializers, losses
+def _activation(imports: ImportTable, node: Optional[cst.BaseExpression]) -> Optional[str]:
+    if node is None:
+        return None
+    if isinstance(node, cst.SimpleString):
+        return V.KERAS_ACTIVATIONS.get(str(node.evaluated_value).lower(), V.OTHER)
+    if isinstance(node, cst.Name) and node.value == "None":
+        return V.LINEAR
+    qual = imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    if qual:
+        return V.KERAS_ACTIVATIONS.get(qual.rsplit(".", 1)[-1].lower(), V.OTHER)
+    return V.OTHER
+
+
+def _is_constant_initializer(imports: ImportTable, node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.SimpleString):
+        return str(node.evaluated_value).lower() in ("zeros", "ones", "constant", "zero")
+    target = node.func if isinstance(node, cst.Call) else node
+    qual = imports.resolve(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
+    return bool(qual) and qual.rsplit(".", 1)[-1] in ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
+
+
+def _loss_from_node(qual: str, node: cst.Call) -> V.Loss:
+    from_logits = bool_kw(node, "from_logits") or False
+    name = qual.rsplit(".", 1)[-1]
+    return V.Loss(qual, keras_sparse="sparse" in name.lower(), from_logits=from_logits)
+
+
+def _loss_spec(imports: ImportTable, node: cst.BaseExpression) -> Optional[V.Loss]:
+    """A Keras loss as written in compile(loss=...): a string, a function or a loss object."""
+    if isinstance(node, cst.SimpleString):
+        name = str(node.evaluated_value)
+        return V.Loss(f"keras.losses.{name}", keras_sparse="sparse" in name.lower())
+    if isinstance(node, cst.Call):
+        qual = imports.resolve(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None
+        if qual and qual.startswith("keras."):
+            return _loss_from_node(qual, node)
+        return None
+    qual = imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+    if qual and qual.startswith("keras."):
+        return V.Loss(qual, keras_sparse="sparse" in qual.rsplit(".", 1)[-1].lower())
+    return None
+
+
+PREFIXES = {"keras": _keras}
+RECEIVERS = {(V.Module, "keras"): _model_method}
+MODULE_BASES = {"keras.Model": "keras", "keras.models.Model": "keras", "keras.layers.Layer": "keras"}

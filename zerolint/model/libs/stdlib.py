@@ -1,0 +1,79 @@
+"""The standard library and small helpers scripts wrap data in: tqdm, copy, OrderedDict, partial, argparse."""
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from .. import values as V
+from ..util import first_arg
+
+
+def _ordered_dict(ip, qual, node, args, kwargs) -> Any:
+    """OrderedDict([("fc", nn.Linear(...)), ...]): the values, in order (for nn.Sequential)."""
+    if args and isinstance(args[0], V.Seq):
+        pairs = args[0].items
+        if all(isinstance(p, V.Seq) and len(p.items) == 2 for p in pairs):
+            return V.Seq(tuple(p.items[1] for p in pairs))
+    return None
+
+
+def _partial(ip, qual, node, args, kwargs) -> Any:
+    """partial(F.cross_entropy, ...): a functional loss."""
+    if node.args:
+        first = node.args[0].value
+        inner = ip.imports.resolve(first) if isinstance(first, (cst.Name, cst.Attribute)) else None
+        if inner and inner.startswith("torch.nn.functional.") and inner.rsplit(".", 1)[-1] in V.LOSS_FAMILY:
+            return V.Loss(inner, functional=True)
+    return None
+
+
+def _argument_parser(ip, qual, node, args, kwargs) -> Any:
+    return V.Namespace()
+
+
+def _parser_method(ip, recv: V.Namespace, recv_text, method, node, args, kwargs) -> Any:
+    if method == "add_argument":
+        _record_argument(recv, node, kwargs)
+        return None
+    if method in ("parse_args", "parse_known_args"):
+        return recv if method == "parse_args" else V.Seq((recv, None))
+    return None
+
+
+def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
+    """parser.add_argument("--lr", type=float, default=0.5): remember args.lr = 0.5."""
+    dest = None
+    for arg in node.args:
+        if arg.keyword is None and isinstance(arg.value, cst.SimpleString):
+            flag = str(arg.value.evaluated_value)
+            if flag.startswith("--") or dest is None:
+                dest = flag.lstrip("-").replace("-", "_")
+    if isinstance(kwargs.get("dest"), V.Number):
+        return
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == "dest" and isinstance(arg.value, cst.SimpleString):
+            dest = str(arg.value.evaluated_value)
+    if dest:
+        default = kwargs.get("default")
+        parser.defaults[dest] = V.CliDefault(default.value) if isinstance(default, V.Number) else default
+
+
+def _namespace_attribute(ip, base: V.Namespace, name: str) -> Any:
+    return base.defaults.get(name)
+
+
+def _seq_method(ip, recv: V.Seq, recv_text, method, node, args, kwargs) -> Any:
+    return recv if method in ("copy",) else None
+
+
+CALLS = {
+    "tqdm": first_arg,
+    "copy": first_arg,
+    "collections.OrderedDict": _ordered_dict,
+    "functools.partial": _partial,
+    "argparse.ArgumentParser": _argument_parser,
+}
+PREFIXES = {"tqdm": first_arg, "copy": first_arg}
+RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method}
+ATTRIBUTES = {V.Namespace: _namespace_attribute}
