@@ -188,3 +188,34 @@ def test_output_is_sorted(tmp_path):
         path, cell, row, col = re.match(r"(.*?):(?:cell (\d+):)?(\d+):(\d+): ", line).groups()
         keys.append((path, int(cell or 0), int(row), int(col)))
     assert keys == sorted(keys) and len(keys) > 10
+
+
+@pytest.mark.parametrize("argv", [
+    ["train.py"], ["-q", "a.py", "b.ipynb"], ["--no-cache", "x.py", "-q", "--exit-zero"], ["dir", "--statistics"],
+    ["--fix", "a.py"], ["--diff", "--quiet", "a.py", "a.py"],
+])
+def test_the_plain_command_line_parses_as_click_does(argv):
+    import inspect
+
+    from zerolint.cli import lint_command, plain_command_line, run_lint
+
+    defaults = {name: p.default for name, p in inspect.signature(run_lint).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert {**defaults, **plain_command_line(argv)} == lint_command.make_context("zerolint", list(argv)).params
+
+
+@pytest.mark.parametrize("argv", [[], ["-"], ["--format", "json", "a.py"], ["--select=ZL1", "a.py"], ["-qj2", "a.py"],
+                                  ["--", "-a.py"], ["--help"], ["--version"], ["a.py", "--confirm"]])
+def test_other_command_lines_go_through_click(argv):
+    from zerolint.cli import plain_command_line
+
+    assert plain_command_line(argv) is None
+
+
+def test_a_plain_run_does_not_import_click(tmp_path):
+    (tmp_path / "t.py").write_text(BUGGY_SCRIPT)
+    code = ("import sys\nfrom zerolint.cli import main\ntry:\n    main(['--no-cache', 't.py'])\n"
+            "except SystemExit as exit:\n    print(exit.code, 'click' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "1 False", proc.stderr
+    assert "t.py:9:" in proc.stdout and "Found 2 findings in 1 file (1 checked)." in proc.stderr

@@ -6,9 +6,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
-
-from . import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: Up to this many files are linted with the cyclic garbage collector off (see main()).
@@ -36,8 +33,42 @@ def _display(path: Path) -> str:
     return text
 
 
+_ANSI = None
+
+
+def echo(message: str, err: bool = False) -> None:
+    """``click.echo(message, err=err)`` for a str, without importing click: a line, ANSI escapes stripped
+    where the stream is no terminal, flushed."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    message = f"{message}\n"
+    if "\033" in message:
+        global _ANSI
+        import re
+
+        _ANSI = _ANSI or re.compile(r"\033\[[;?0-9]*[a-zA-Z]")
+        try:
+            tty = stream.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        if not tty:
+            message = _ANSI.sub("", message)
+    stream.write(message)
+    stream.flush()
+
+
+def __getattr__(name: str):
+    """``lint_command`` and ``rule_command`` (the click commands) load click on first use."""
+    if name in ("lint_command", "rule_command"):
+        from . import commands
+
+        return getattr(commands, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def fail(message: str) -> None:
-    click.echo(f"zerolint: error: {message}", err=True)
+    echo(f"zerolint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
 
 
@@ -46,7 +77,7 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
 
     def progress(display: str) -> None:
         if not quiet:
-            click.echo(f"zerolint: running {display} (--confirm executes it)", err=True)
+            echo(f"zerolint: running {display} (--confirm executes it)", err=True)
 
     from .notebook import parse_all
 
@@ -67,61 +98,17 @@ def _confirm(per_file: list, device: str, timeout: float, steps: int, quiet: boo
 FORMAT_NAMES = ["text", "json", "json-lines", "sarif", "github", "grouped"]
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]},
-               epilog="`zerolint rule ZL101` prints a rule's page; `zerolint rule --all` lists the rules.")
-@click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(FORMAT_NAMES), default="text",
-              show_default=True, help="Output format.")
-@click.option("--select", multiple=True, help="Codes or prefixes to enable (e.g. ZL1,ZL201).")
-@click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
-@click.option("--extend-select", multiple=True, help="Codes or prefixes to enable on top of the config.")
-@click.option("--exclude", multiple=True, help="Glob patterns of paths to skip (replaces the config's).")
-@click.option("--extend-exclude", multiple=True, help="Glob patterns to skip on top of the config's.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False),
-              help="Use this pyproject.toml or zerolint.toml instead of discovering one.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("-q", "--quiet", is_flag=True, help="Print no summary line on stderr.")
-@click.option("--statistics", is_flag=True,
-              help="Print the number of findings per code (after text output; on stderr for machine formats).")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Files linted in parallel (default: all cores).")
-@click.option("--cache-dir", type=click.Path(file_okay=False),
-              help="Cache folder (default: .zerolint_cache at the project root, or `cache-dir` in config).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
-@click.option("--file-timeout", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
-              help="Analysis budget per file; past it the file gets a ZL000 (default 5, or "
-                   "`file-timeout` in config; 0: no limit).")
-@click.option("--fix", is_flag=True, help="Apply the safe fixes (findings marked [*]) in place.")
-@click.option("--diff", is_flag=True, help="Print the safe fixes as a unified diff; change nothing.")
-@click.option("--confirm", "confirm_run", is_flag=True,
-              help="Run a shrunk copy of each training script (this EXECUTES the script) and mark "
-                   "each finding confirmed, refuted or unreached; adds runtime-only ZL9xx findings.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="With --confirm: where the script runs (cpu hides GPUs from it).")
-@click.option("--confirm-timeout", type=click.FloatRange(min=0.1), default=60.0, show_default=True,
-              metavar="SECONDS", help="With --confirm: wall-clock limit per script.")
-@click.option("--confirm-steps", type=click.IntRange(min=1), default=3, show_default=True, metavar="N",
-              help="With --confirm: iterations each training/evaluation loop may run.")
-@click.option("--stdin-filename", metavar="PATH",
-              help="With `-` as the path: the file the source read from stdin belongs to (its config, "
-                   "per-file-ignores and the name findings are printed under; .ipynb for a notebook).")
-@click.version_option(__version__, "--version", prog_name="zerolint")
-def lint_command(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-                 exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
-                 device, confirm_timeout, confirm_steps, stdin_filename) -> None:
-    """Lint PyTorch/Keras training scripts for bugs that keep accuracy at 0 or the loss flat.
-
-    PATHS are files or folders (default: the current folder); `-` reads one file from stdin (name it
-    with --stdin-filename; with --fix the fixed source is printed to stdout). Files ending in .ipynb
-    are linted as Jupyter notebooks. Exit status: 0 clean, 1 findings, 2 usage or configuration error,
-    130 interrupted.
-    """
+def run_lint(paths, output_format="text", select=(), ignore=(), extend_select=(), exclude=(), extend_exclude=(),
+             config_file=None, exit_zero=False, quiet=False, statistics=False, jobs=None, cache_dir=None,
+             no_cache=False, file_timeout=None, fix=False, diff=False, confirm_run=False, device="auto",
+             confirm_timeout=60.0, confirm_steps=3, stdin_filename=None) -> None:
+    """The lint command's body (the defaults are the options' defaults: tests/test_cli.py compares them)."""
     try:
         _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
               exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
               device, confirm_timeout, confirm_steps, stdin_filename)
     except KeyboardInterrupt:
-        click.echo("zerolint: interrupted", err=True)
+        echo("zerolint: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 
@@ -168,7 +155,7 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
 
         def skipped(path: Path, why: str) -> None:
             if not quiet:
-                click.echo(f"zerolint: skipping {_display(path)}: {why}", err=True)
+                echo(f"zerolint: skipping {_display(path)}: {why}", err=True)
 
         for path, config in ([] if stdin else discover(targets, finder, fixed, overrides, on_skip=skipped)):
             if extra_exclude:
@@ -184,7 +171,7 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
 
     if not quiet:
         for source in {config.source for _, config, _ in items if config.selects_nothing()}:
-            click.echo(f"zerolint: warning: {'--select' if 'select' in overrides else source or 'the configuration'}"
+            echo(f"zerolint: warning: {'--select' if 'select' in overrides else source or 'the configuration'}"
                        " selects no rule: only unreadable files (ZL000) are reported", err=True)
     if len(items) > GC_FREE_FILES:
         import gc
@@ -218,12 +205,12 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
         if diff:
             sys.stdout.write("".join(text for _, text in changed))
             if not quiet:
-                click.echo(f"{len(changed)} file{'s' * (len(changed) != 1)} would be fixed.", err=True)
+                echo(f"{len(changed)} file{'s' * (len(changed) != 1)} would be fixed.", err=True)
             sys.exit(EXIT_FINDINGS if changed and not exit_zero else EXIT_CLEAN)
         if changed:
             if not quiet:
                 fixed_count = sum(n for n, _ in changed)
-                click.echo(f"Fixed {fixed_count} finding{'s' * (fixed_count != 1)} in {len(changed)} "
+                echo(f"Fixed {fixed_count} finding{'s' * (fixed_count != 1)} in {len(changed)} "
                            f"file{'s' * (len(changed) != 1)}.", err=True)
             results = lint_all(items, 1, cache)  # report what is left
 
@@ -235,7 +222,7 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
         fixable.update((result.path, *key) for key in result.fixable)
         if result.error:
             internal_errors += 1
-            click.echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
+            echo(f"zerolint: internal error on {result.path} (please report it): {result.error}", err=True)
     checked = len(items)
 
     if confirm_run:
@@ -254,12 +241,12 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
     if not quiet:
         files = len({f.path for f in findings})
         if findings:
-            click.echo(f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} "
+            echo(f"Found {len(findings)} finding{'s' * (len(findings) != 1)} in {files} "
                        f"file{'s' * (files != 1)} ({checked} checked).", err=True)
             if fixable and output_format in ("text", "grouped") and not fix:
-                click.echo(f"[*] {len(fixable)} fixable with `zerolint --fix` (preview with --diff).", err=True)
+                echo(f"[*] {len(fixable)} fixable with `zerolint --fix` (preview with --diff).", err=True)
         else:
-            click.echo(f"All checks passed ({checked} file{'s' * (checked != 1)} checked).", err=True)
+            echo(f"All checks passed ({checked} file{'s' * (checked != 1)} checked).", err=True)
     if internal_errors:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if findings and not exit_zero else EXIT_CLEAN)
@@ -301,10 +288,7 @@ def _progress_printer():
     return show
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("code", required=False)
-@click.option("--all", "show_all", is_flag=True, help="List every rule: code, name, severity, summary.")
-def rule_command(code, show_all) -> None:
+def rule(code, show_all) -> None:
     """Print the page of rule CODE (e.g. ZL101), or list all rules with --all."""
     from .codes import CODES
     from .pages import page
@@ -313,21 +297,59 @@ def rule_command(code, show_all) -> None:
         width = max(len(c.name) for c in CODES.values())
         for c in CODES.values():
             what = c.summary if c.static else f"{c.summary}; reported by `zerolint --confirm` (a run)"
-            click.echo(f"{c.code}  {c.name:<{width}}  {c.severity:<7}  {what}")
+            echo(f"{c.code}  {c.name:<{width}}  {c.severity:<7}  {what}")
         return
     wanted = code.strip().upper()
     declared = CODES.get(wanted)
     if declared is None:
         fail(f"unknown rule {code!r} (see `zerolint rule --all`)")
     if declared.page is None:
-        click.echo(f"# {wanted}: {declared.name}\n\n{declared.summary[:1].upper()}{declared.summary[1:]}.\n\n"
+        echo(f"# {wanted}: {declared.name}\n\n{declared.summary[:1].upper()}{declared.summary[1:]}.\n\n"
                    f"Severity: {declared.severity}. A runtime-only check: `zerolint --confirm` reports it when a "
                    "shrunk run of the script shows it (README, section \"--confirm: run the script and see\").")
         return
     text = page(wanted)
     if text is None:
         fail(f"the page of {wanted} is missing from this installation")
-    click.echo(text.rstrip("\n"))
+    echo(text.rstrip("\n"))
+
+
+#: The flags the plain command line may hold (`zerolint [-q] [--no-cache] FILE...`, pre-commit's case):
+#: flag -> run_lint's keyword. Anything else goes through click.
+_PLAIN_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--no-cache": "no_cache", "--exit-zero": "exit_zero",
+                "--statistics": "statistics", "--fix": "fix", "--diff": "diff"}
+
+
+def plain_command_line(argv: list) -> Optional[dict]:
+    """run_lint's arguments for a command line of only paths and the flags above, parsed as click would;
+    None for any other (an option with a value, --help, `-`, `--`, no path: click parses those)."""
+    flags: dict = {}
+    paths = []
+    for arg in argv:
+        if arg.startswith("-"):
+            if arg not in _PLAIN_FLAGS:
+                return None
+            flags[_PLAIN_FLAGS[arg]] = True
+        else:
+            paths.append(arg)
+    if not paths:
+        return None
+    return {"paths": tuple(paths), **flags}
+
+
+def _run_plain(kwargs: dict) -> None:
+    try:
+        run_lint(**kwargs)
+    except OSError as exc:  # as click does: a closed pipe (`zerolint x.py | head`) exits 1 quietly
+        import errno
+
+        if exc.errno != errno.EPIPE:
+            raise
+        from click.utils import PacifyFlushWrapper
+
+        sys.stdout = PacifyFlushWrapper(sys.stdout)
+        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        sys.exit(1)
 
 
 def main(args=None, prog_name=None, **extra):
@@ -341,11 +363,18 @@ def main(args=None, prog_name=None, **extra):
     try:
         argv = list(sys.argv[1:] if args is None else args)
         if argv and argv[0] == "rule" and not Path("rule").exists():
+            from .commands import rule_command
+
             return rule_command.main(argv[1:], prog_name="zerolint rule", **extra)
         if argv and argv[0] == "server" and not Path("server").exists():
             from .lsp import serve
 
             return serve(argv[1:])
+        plain = None if extra or "_ZEROLINT_COMPLETE" in os.environ else plain_command_line(argv)  # completion: click
+        if plain is not None:
+            return _run_plain(plain)
+        from .commands import lint_command
+
         return lint_command.main(argv, prog_name=prog_name or "zerolint", **extra)
     finally:
         if enabled:

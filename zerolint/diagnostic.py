@@ -1,8 +1,10 @@
 """The Finding type: the JSON contract lives here and nowhere else."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Optional
+
+from .lazy_dataclass import dataclass  # @dataclass, its methods generated on first use (issue 9)
 
 #: The keys of one JSON element, in order. Other tools consume this: keep it stable.
 JSON_KEYS = (

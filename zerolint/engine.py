@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -17,19 +16,38 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
 
 
-@dataclass
 class FileResult:
-    path: str
-    findings: list = field(default_factory=list)
-    parsed: bool = False
-    error: Optional[str] = None  # an internal error (a zerolint bug), reported on stderr
-    cacheable: bool = True  # False when the analysis was cut short (time budget): retried next run
-    # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
-    # Not for pickling across processes: the runner drops them once fixes are worked out.
-    tree: Any = field(default=None, repr=False, compare=False)
-    # Notebooks: the parsed notebook (cells, line map) and the Python source that was linted.
-    notebook: Any = field(default=None, repr=False, compare=False)
-    notebook_source: Optional[str] = field(default=None, repr=False, compare=False)
+    """One file's result. A plain class (no dataclass code generation at import: issue 9's one-file speed)."""
+
+    _UNCOMPARED = ("tree", "notebook", "notebook_source")  # as the dataclass it was: left out of == and repr
+
+    def __init__(self, path: str, findings: Optional[list] = None, parsed: bool = False, error: Optional[str] = None,
+                 cacheable: bool = True, tree: Any = None, notebook: Any = None,
+                 notebook_source: Optional[str] = None) -> None:
+        self.path = path
+        self.findings = [] if findings is None else findings
+        self.parsed = parsed
+        self.error = error  # an internal error (a zerolint bug), reported on stderr
+        self.cacheable = cacheable  # False when the analysis was cut short (time budget): retried next run
+        # The parsed tree and its positions, kept for --fix / [*] so they need no second parse.
+        # Not for pickling across processes: the runner drops them once fixes are worked out.
+        self.tree = tree
+        # Notebooks: the parsed notebook (cells, line map) and the Python source that was linted.
+        self.notebook = notebook
+        self.notebook_source = notebook_source
+
+    def _compared(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k not in self._UNCOMPARED}
+
+    def __eq__(self, other) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self._compared().items())})"
 
 
 def _zl000(path: str, line: int, column: int, message: str) -> Finding:

@@ -5,7 +5,6 @@ import os
 import sys
 from typing import Callable, Optional
 
-from dataclasses import dataclass
 
 from . import guard
 from .engine import _RELEVANT, FileResult, _zl000, lint_file, lint_source
@@ -22,11 +21,12 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-@dataclass
 class Linted(FileResult):
     """A FileResult plus which of its findings have a fix that applies: {Finding.key}."""
 
-    fixable: frozenset = frozenset()
+    def __init__(self, *args, fixable: frozenset = frozenset(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fixable = fixable
 
 
 def _will_parse(data: bytes) -> bool:

@@ -5,8 +5,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
-
 
 def lint_stdin(data: bytes, name: Optional[str], finder, fixed, overrides: dict, extra_exclude: tuple) -> tuple:
     """Lint the source on stdin as the file ``name`` (its config and per-file-ignores); no cache."""
@@ -51,5 +49,7 @@ def fix_stdin(data: bytes, item: tuple, diff: bool, quiet: bool) -> bytes:
     sys.stdout.write(new_text)
     sys.stdout.flush()
     if not quiet:
-        click.echo(f"Fixed {count} finding{'s' * (count != 1)}.", err=True)
+        from .cli import echo
+
+        echo(f"Fixed {count} finding{'s' * (count != 1)}.", err=True)
     return new_text.encode("utf-8")

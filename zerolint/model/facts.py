@@ -7,10 +7,12 @@ event (``CALL``), so any ordered view can be *expanded* through helpers: that is
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Iterator, Optional, TypedDict
 
 import libcst as cst
+
+from ..lazy_dataclass import dataclass  # @dataclass, its methods generated on first use (issue 9)
 
 # Event kinds.
 ZERO_GRAD = "zero_grad"  # optimizer.zero_grad(), model.zero_grad(), p.grad = None

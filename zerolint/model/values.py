@@ -4,10 +4,12 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Optional
 
 import libcst as cst
+
+from ..lazy_dataclass import dataclass  # @dataclass, its methods generated on first use (issue 9)
 
 # Output kinds of a model's last op (what ``forward`` returns).
 LINEAR = "linear"  # unbounded: Linear, conv, matmul, normalization

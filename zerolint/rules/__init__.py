@@ -4,7 +4,6 @@ Rule modules register themselves on import; ``all_rules()`` imports each family 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional
 
 import libcst as cst
@@ -13,13 +12,18 @@ from ..codes import CODES, RULE_FAMILIES
 from ..model import SemanticModel
 
 
-@dataclass(frozen=True)
 class Report:
     """What a rule returns: the node the bug acts on and the message for it."""
 
-    node: cst.CSTNode
-    message: str
-    severity: Optional[str] = None  # overrides the rule's severity for this finding
+    __slots__ = ("node", "message", "severity")
+
+    def __init__(self, node: cst.CSTNode, message: str, severity: Optional[str] = None) -> None:
+        self.node = node
+        self.message = message
+        self.severity = severity  # overrides the rule's severity for this finding
+
+    def __repr__(self) -> str:
+        return f"Report(node={self.node!r}, message={self.message!r}, severity={self.severity!r})"
 
 
 class Rule:
