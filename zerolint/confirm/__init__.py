@@ -76,7 +76,7 @@ def confirm(files: Iterable[tuple], device: str = "auto", timeout: float = 60.0,
         path, display, findings = item
         if progress:
             progress(display)
-        run = run_script(path, device=device, timeout=timeout, steps=steps)
+        run = run_script(path, device=device, timeout=timeout, steps=steps, lines=[f.line for f in findings])
         if run.failure and not findings:  # nothing to attach the reason to: say it here
             sys.stderr.write(f"zerolint: {display}: not confirmed: {run.failure}\n")
         return _place(run, path, display, findings, steps)
@@ -95,12 +95,17 @@ def _place(run, path: Path, display: str, findings: list, steps: int) -> list:
     except (OSError, ValueError):
         lines = []
     known = {(f.code, f.line) for f in findings}
+    # a runtime-only finding that repeats a static one on its line (ZL907 input-scale is ZL404's fact)
+    known |= {(runtime, line) for runtime, static in _SAME_FACT.items() for code, line in known if code == static}
     placed.extend(f for f in runtime_findings(run, display, lines) if (f.code, f.line) not in known)
     if not targets:
         extra = crash_finding(run, display, lines, _static_codes())
         if extra is not None and (extra.code, extra.line) not in known:
             placed.append(extra)
     return placed
+
+
+_SAME_FACT = {"ZL907": "ZL404"}  # runtime-only code -> the static code whose check observes the same fact
 
 
 def _static_codes() -> dict:

@@ -12,9 +12,11 @@ import builtins
 import copy
 import json
 import math
+import operator
 import os
 import sys
 import traceback
+import weakref
 from typing import Any, Optional
 
 try:
@@ -71,6 +73,21 @@ class Probe:
         self.current_loader: Optional[int] = None  # line of the DataLoader iterated last
         self.iter_sites: dict[int, dict] = {}  # line of a loop over a DataLoader -> datasets, steps
         self.current_site: Optional[int] = None
+        self.softmaxes: dict[int, dict] = {}  # ZL109/ZL111: the dim each softmax ran over, and its size
+        self.in_softmax = 0
+        self.clips: dict[int, dict] = {}  # ZL205: gradient clipping against the backward/step order
+        self.last_kind: Optional[str] = None  # "backward" or "step", whichever ran last
+        self.accumulations: dict[int, dict] = {}  # ZL207: `name += value` statements
+        self.rates: dict[int, dict] = {}  # ZL209: update-to-weight ratio per optimizer construction line
+        self.pending_evals: list = []  # ZL303: eval() calls not yet followed by an optimizer step
+        self.mode_after_eval: dict[int, dict] = {}
+        self.in_train_call = 0
+        self.argmaxes: dict[int, dict] = {}  # ZL305: the size of the dim argmax/max reduced
+        self.padded: dict[int, tuple] = {}  # ZL402: id(tensor) -> (weakref, lengths, time dim, side)
+        self.last_steps: dict[int, dict] = {}
+        self.rnns: dict[int, dict] = {}  # ZL405: RNN input layouts, and the batch size the next loss saw
+        self.pending_rnns: list = []
+        self.const_inits: dict[int, dict] = {}  # ZL501: weights set to a constant, judged at the end
 
     # ---- where in the script -------------------------------------------------------------
     def line(self) -> Optional[int]:
@@ -143,6 +160,24 @@ class Probe:
                 entry["target_integral"] = integral
             if name in _CE_FAMILY and input.dim() >= 2:
                 entry["num_classes"] = int(input.shape[1])
+            if target.numel() and not target.is_complex():
+                # ZL108: what the targets hold, whatever their dtype (class ids or continuous values)
+                lo, hi = float(target.min()), float(target.max())
+                seen = entry.get("target_values")
+                entry["target_values"] = [lo, hi] if seen is None else [min(seen[0], lo), max(seen[1], hi)]
+                integral = not target.is_floating_point() or bool(torch.all(target == target.round()))
+                entry["target_all_integral"] = entry.get("target_all_integral", True) and integral
+            if name == "kl_div" and input.numel() and input.is_floating_point():
+                # ZL112: log-probabilities are <= 0 and their exponentials sum to 1 over the classes
+                dims = {input.dim() - 1, 1} if input.dim() >= 2 else {0}
+                logprob = float(input.max()) <= 1e-5 and any(
+                    bool(torch.allclose(torch.logsumexp(input.double(), dim=d),
+                                        torch.zeros((), dtype=torch.float64), atol=1e-3)) for d in dims)
+                entry["input_logprob"] = entry.get("input_logprob", True) and logprob
+        if self.pending_rnns and target.dim() >= 1:
+            for rnn in self.pending_rnns:  # ZL405: the batch size of the data the RNN's output met
+                rnn.setdefault("target_batch", int(target.shape[0]))
+            self.pending_rnns = []
         self.observe_labels(name, input, target)
 
     def observe_labels(self, name: str, input, target) -> None:
@@ -187,6 +222,12 @@ class Probe:
         if self.replaying:
             return
         self.depth += 1
+        if self.pending_evals and torch.is_grad_enabled():
+            for pending in self.pending_evals:  # ZL303: the mode of a forward that may train
+                if pending["module"]() is module:
+                    pending["forward_training"] = _training(module)
+        if isinstance(module, nn.RNNBase):
+            self.observe_rnn(module, args)
         if self.depth != 1 or isinstance(module, nn.modules.loss._Loss):
             return
         line = self.line()
@@ -197,12 +238,48 @@ class Probe:
                                                 "stochastic": _stochastic(module)})
         entry["grad_on" if torch.is_grad_enabled() else "grad_off"] += 1
         entry["training" if module.training else "eval"] += 1
+        if entry["grad_on"] + entry["grad_off"] <= 3:
+            self.observe_inputs(entry, args)
         if torch.is_grad_enabled() and module.training:
             self.remember_root(module, args, line)
+
+    def observe_inputs(self, entry: dict, args) -> None:
+        """ZL404: the scale of the features reaching the model (its first floating-point input)."""
+        x = next((a for a in args if isinstance(a, torch.Tensor) and a.numel() > 1), None)
+        if x is None:
+            return
+        with torch.no_grad():
+            entry["input_dtype"] = str(x.dtype).replace("torch.", "")
+            entry["input_floating"] = x.is_floating_point()
+            if x.is_complex() or x.dtype == torch.bool:
+                return
+            x = x.detach()
+            peak, std = float(x.abs().max()), float(x.float().std())  # raw uint8 pixels count too
+            entry["input_peak"] = max(entry.get("input_peak", peak), peak)
+            entry["input_std"] = max(entry.get("input_std", std), std)
+            entry["input_min"] = min(entry.get("input_min", float(x.min())), float(x.min()))
+
+    def observe_rnn(self, module, args) -> None:
+        """ZL405: the layout an RNN read (batch_first) and the sizes it was fed; the batch size of the
+        targets that the next loss compares its output with is attached there."""
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or x.dim() != 3:
+            return  # a PackedSequence carries its own layout; an unbatched 2-D input has no batch dim
+        line = self.line()
+        if line is None:
+            return
+        entry = self.rnns.setdefault(line, {"line": line, "module": type(module).__name__, "calls": 0,
+                                            "batch_first": bool(module.batch_first),
+                                            "shape": list(x.shape)})
+        entry["calls"] += 1
+        if "target_batch" not in entry:
+            self.pending_rnns.append(entry)
 
     def forward_post(self, module, args, output) -> None:
         if self.replaying:
             return
+        if self.padded and args:
+            self.follow_padding(module, args[0], output)
         if self.depth >= 2 and isinstance(module, nn.ReLU) and not self.inputs_checked:
             self.observe_relu(module, output)
         self.depth = max(0, self.depth - 1)
@@ -269,6 +346,7 @@ class Probe:
             before = probe.stale_norms()
             result = original(*args, **kwargs)
             probe.backward_count += 1
+            probe.last_kind = "backward"
             for opt, norm in before:
                 after = _grad_norm(opt)
                 state = probe.opt_state(opt)
@@ -308,6 +386,9 @@ class Probe:
                                                   "unchanged": 0, "changed": 0, "before_backward": 0,
                                                   "optimizer": type(opt).__name__})
         entry["calls"] += 1
+        self.last_kind = "step"
+        if self.pending_evals:
+            self.resolve_evals(opt)
         if state.get("backwards_at_step", 0) == self.backward_count:
             entry["before_backward"] = entry.get("before_backward", 0) + 1
         state["backwards_at_step"] = self.backward_count
@@ -346,6 +427,7 @@ class Probe:
         entry = self.steps_seen.get(state.get("last_line"))
         before = state.pop("pending", None)
         if entry is not None and before is not None:
+            self.observe_rate(opt, before, params)
             changed = any(not torch.equal(b, p.detach()) for b, p in zip(before, params))
             entry["changed" if changed else "unchanged"] += 1
             if not changed and entry["calls"] > entry["without_grad"]:
@@ -484,6 +566,10 @@ class Probe:
             line = probe.line()
             if line is None:
                 return
+            try:
+                opt.__dict__["_zerolint_built"] = (line, float(opt.param_groups[0]["lr"]))
+            except (KeyError, IndexError, TypeError, ValueError):
+                pass
             ids = {id(p) for p in _params(opt)}
             entry = probe.constructed.setdefault(line, {"line": line, "calls": 0, "again": 0,
                                                         "optimizer": type(opt).__name__})
@@ -508,6 +594,7 @@ class Probe:
                     if fresh and any(g is not None and bool(torch.any(g != 0))
                                      for g in (p.grad for p in _params(opt))):
                         entry["wiped"] += 1  # a backward's gradients cleared before any step used them
+                state["backwards_at_zero"] = probe.backward_count
             return original(opt, *args, **kwargs)
 
         return zero_grad
@@ -517,6 +604,8 @@ class Probe:
 
         def step(scheduler, *args, **kwargs):
             caller = sys._getframe(1).f_code.co_name
+            if not probe.replaying and getattr(scheduler, "optimizer", None) is not None:
+                scheduler.optimizer.__dict__["_zerolint_scheduled"] = True
             if not probe.replaying and caller not in ("_initial_step", "__init__"):
                 line = probe.line()
                 opt = getattr(scheduler, "optimizer", None)
@@ -531,6 +620,353 @@ class Probe:
             return original(scheduler, *args, **kwargs)
 
         return step
+
+    # ---- softmax: the dim it ran over, and that dim's size (ZL109, ZL111) ---------------------
+    def wrap_softmax(self, name: str, original):
+        probe = self
+
+        def softmax(input, *args, **kwargs):
+            if probe.in_softmax or probe.replaying or not isinstance(input, torch.Tensor):
+                return original(input, *args, **kwargs)
+            probe.in_softmax += 1  # F.softmax calls Tensor.softmax: observe the outer call only
+            try:
+                out = original(input, *args, **kwargs)
+                probe.observe_softmax(name, input, args, kwargs, sys._getframe(1))
+                return out
+            finally:
+                probe.in_softmax -= 1
+
+        softmax.__wrapped__ = original
+        return softmax
+
+    def wrap_softmax_module(self, cls) -> None:
+        """nn.Softmax()/nn.LogSoftmax() are judged where they are built (where the finding is)."""
+        probe, init = self, cls.__init__
+
+        def __init__(module, *args, **kwargs):
+            init(module, *args, **kwargs)
+            line = probe.line()
+            if line is not None:
+                module.__dict__["_zerolint_line"] = line
+
+        cls.__init__ = __init__
+
+    def observe_softmax(self, name: str, input, args, kwargs, caller) -> None:
+        dim = args[0] if args else kwargs.get("dim")
+        ndim = input.dim()
+        implicit = dim is None
+        if implicit:  # what PyTorch picks (with a deprecation warning) when no dim is given
+            dim = 0 if ndim in (0, 1, 3) else 1
+        if not isinstance(dim, int) or ndim == 0:
+            return
+        dim %= ndim
+        owner = caller.f_locals.get("self") if caller is not None else None
+        line = owner.__dict__.get("_zerolint_line") if isinstance(owner, nn.Module) else None
+        line = line or self.line()
+        if line is None:
+            return
+        entry = self.softmaxes.setdefault(line, {"line": line, "function": name, "calls": 0, "implicit": implicit,
+                                                 "dim": dim, "shape": list(input.shape), "over_leading": 0,
+                                                 "single": 0})
+        entry["calls"] += 1
+        if ndim >= 2 and dim == 0:
+            entry["over_leading"] += 1  # over dim 0 of a batched tensor: the batch (or time), not classes
+            entry["leading_shape"] = list(input.shape)
+        if input.shape[dim] == 1:
+            entry["single"] += 1  # over one unit: exp(x) / exp(x) = 1 whatever x is
+            entry["single_shape"] = list(input.shape)
+
+    # ---- gradient clipping against backward and step (ZL205) ----------------------------------
+    def wrap_clip(self, name: str, original):
+        probe = self
+
+        def clip(parameters, *args, **kwargs):
+            if not probe.replaying:
+                if not isinstance(parameters, torch.Tensor):
+                    parameters = list(parameters)  # a generator is consumed once: hand on the list
+                probe.observe_clip(name, [parameters] if isinstance(parameters, torch.Tensor) else parameters)
+            return original(parameters, *args, **kwargs)
+
+        clip.__wrapped__ = original
+        return clip
+
+    def observe_clip(self, name: str, params: list) -> None:
+        line = self.line()
+        if line is None:
+            return
+        entry = self.clips.setdefault(line, {"line": line, "function": name, "calls": 0, "stale": 0,
+                                             "cleared": 0})
+        entry["calls"] += 1
+        ids = {id(p) for p in params}
+        holders = [o for o in self.optimizers if ids & {id(p) for p in _params(o)}]
+        if holders:  # fresh: a backward() ran since this optimizer's last step and its last zero_grad()
+            fresh = any(self.backward_count > max(self.opt_state(o).get("backwards_at_step", 0),
+                                                  self.opt_state(o).get("backwards_at_zero", 0)) for o in holders)
+        else:
+            fresh = self.last_kind == "backward"
+        cleared = not any(isinstance(p, torch.Tensor) and p.grad is not None and bool(torch.any(p.grad != 0))
+                          for p in params)
+        if cleared or not fresh:
+            entry["stale"] += 1
+            if cleared:
+                entry["cleared"] += 1  # no gradient yet: the clip sits before this iteration's backward
+
+    # ---- `name += value` (ZL207): the shrunk script calls this for every `+=` to a name ----------
+    def accumulate(self, line: int, total, value):
+        if not self.replaying:
+            entry = self.accumulations.get(line)
+            if entry is None:
+                entry = self.accumulations[line] = {"line": line, "calls": 0, "with_graph": 0, "carried": 0}
+            entry["calls"] += 1
+            if isinstance(value, torch.Tensor) and value.requires_grad:
+                entry["with_graph"] += 1
+                if isinstance(total, torch.Tensor) and total.requires_grad:
+                    entry["carried"] += 1  # the total already held earlier graphs, and keeps this one too
+        return operator.iadd(total, value)
+
+    # ---- learning rate: update-to-weight ratio of the first steps (ZL209) -------------------
+    def observe_rate(self, opt, before: list, params: list) -> None:
+        built = opt.__dict__.get("_zerolint_built")
+        if built is None:
+            return
+        ratios = []
+        with torch.no_grad():
+            for b, p in zip(before, params):
+                if p.dim() < 2 or p.grad is None or not bool(torch.any(p.grad != 0)):
+                    continue
+                scale = float(b.double().pow(2).mean().sqrt())
+                if scale > 0:
+                    ratios.append(float((p.detach().double() - b.double()).pow(2).mean().sqrt()) / scale)
+        if not ratios:
+            return
+        # the weight tensor that moved most: a rate that overwrites any layer's init is implausible, and
+        # one under which even that tensor barely moves is too small (the other tensors move less)
+        line, base = built
+        entry = self.rates.setdefault(line, {"line": line, "optimizer": type(opt).__name__, "base_lr": base,
+                                             "ratios": [], "lrs": []})
+        if len(entry["ratios"]) < 3:
+            entry["ratios"].append(max(ratios))
+            entry["lrs"].append(float(opt.param_groups[0]["lr"]))
+            entry["scheduled"] = bool(opt.__dict__.get("_zerolint_scheduled"))
+
+    # ---- eval() and the mode of the next training step (ZL303) --------------------------------
+    def wrap_train(self, original):
+        probe = self
+
+        def train(module, mode=True):
+            if probe.replaying or probe.in_train_call:
+                return original(module, mode)
+            probe.in_train_call += 1  # train() recurses into the children: record the outer call
+            try:
+                result = original(module, mode)
+            finally:
+                probe.in_train_call -= 1
+            if not mode:
+                probe.observe_eval(module)
+            return result
+
+        train.__wrapped__ = original
+        return train
+
+    def observe_eval(self, module) -> None:
+        lines = self.stack_lines()  # the eval() call and the calls of the helpers that make it
+        if not lines:
+            return
+        for line in lines:
+            entry = self.mode_after_eval.setdefault(line, {"line": line, "module": type(module).__name__,
+                                                           "evals": 0, "trained_eval": 0, "trained_train": 0})
+            entry["evals"] += 1
+        if len(self.pending_evals) < 32 and not any(p["module"]() is module and p["lines"] == lines
+                                                    for p in self.pending_evals):
+            self.pending_evals.append({"module": weakref.ref(module), "lines": lines,
+                                       "params": {id(p) for p in module.parameters()}})
+
+    def resolve_evals(self, opt) -> None:
+        held = {id(p) for p in _params(opt)}
+        keep = []
+        for pending in self.pending_evals:
+            module = pending["module"]()
+            if module is None:
+                continue
+            if not pending["params"] & held:
+                keep.append(pending)
+                continue
+            training = pending.get("forward_training", _training(module))
+            for line in pending["lines"]:
+                self.mode_after_eval[line]["trained_train" if training else "trained_eval"] += 1
+        self.pending_evals = keep
+
+    def stack_lines(self) -> list:
+        lines, frame = [], sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_filename == self.script:
+                lines.append(frame.f_lineno)
+            frame = frame.f_back
+        return lines
+
+    # ---- argmax / max(dim) (ZL305) ---------------------------------------------------------------
+    def wrap_reduce(self, name: str, original, axis: str = "dim"):
+        probe, script = self, self.script
+
+        def reduce(input, *args, **kwargs):
+            caller = sys._getframe(1)
+            if caller.f_code.co_filename == script and not probe.replaying:
+                dim = args[0] if args else kwargs.get(axis)
+                if isinstance(dim, int) and not isinstance(dim, bool):
+                    probe.observe_reduce(name, input, dim, caller.f_lineno)
+            return original(input, *args, **kwargs)
+
+        reduce.__wrapped__ = original
+        return reduce
+
+    def observe_reduce(self, name: str, input, dim: int, line: int) -> None:
+        shape = getattr(input, "shape", None)
+        if shape is None or len(shape) == 0 or not -len(shape) <= dim < len(shape):
+            return
+        size = int(shape[dim])
+        entry = self.argmaxes.setdefault(line, {"line": line, "function": name, "calls": 0, "dim": dim,
+                                                "shape": [int(n) for n in shape], "single": 0})
+        entry["calls"] += 1
+        if size == 1:
+            entry["single"] += 1
+
+    # ---- padded batches and the time step read from them (ZL402) -------------------------------
+    def wrap_pad(self, name: str, original):
+        probe = self
+
+        def pad(*args, **kwargs):
+            out = original(*args, **kwargs)
+            if not probe.replaying:
+                try:
+                    probe.observe_padding(name, args, kwargs, out)
+                except Exception:
+                    pass
+            return out
+
+        pad.__wrapped__ = original
+        return pad
+
+    def observe_padding(self, name: str, args, kwargs, out) -> None:
+        def arg(index: int, key: str, default):
+            return args[index] if len(args) > index else kwargs.get(key, default)
+
+        batch_first = bool(arg(1, "batch_first", False))
+        if name == "pad_sequence":
+            sequences, side, padded = arg(0, "sequences", None), arg(3, "padding_side", "right"), out
+            if isinstance(sequences, torch.Tensor):
+                return  # one tensor: every sequence has the same length, nothing is padding
+            lengths = [int(s.size(0)) for s in sequences]
+        else:
+            padded, lens = out
+            lengths, side = [int(n) for n in lens.tolist()], "right"
+        self.mark_padded(padded, lengths, 1 if batch_first else 0, side)
+
+    def mark_padded(self, tensor, lengths: list, time_dim: int, side: str) -> None:
+        if not self.padded:
+            self.install_getitem()
+        if len(self.padded) > 256:
+            self.padded = {k: v for k, v in self.padded.items() if v[0]() is not None}
+        self.padded[id(tensor)] = (weakref.ref(tensor), lengths, time_dim, side)
+
+    def follow_padding(self, module, x, output) -> None:
+        """A module applied to a padded batch (an embedding, an RNN over it) returns one too."""
+        info = self.padded.get(id(x))
+        if info is None or info[0]() is not x:
+            return
+        out = output[0] if isinstance(output, tuple) and output else output
+        if isinstance(out, torch.Tensor) and out is not x and out.dim() >= 2 \
+                and tuple(out.shape[:2]) == tuple(x.shape[:2]):
+            self.mark_padded(out, *info[1:])
+
+    def install_getitem(self) -> None:
+        probe, original, script = self, torch.Tensor.__getitem__, self.script
+
+        def __getitem__(tensor, index):
+            out = original(tensor, index)
+            if probe.padded:
+                info = probe.padded.get(id(tensor))
+                if info is not None and info[0]() is tensor:
+                    caller = sys._getframe(1)
+                    line = caller.f_lineno if caller.f_code.co_filename == script else probe.line()
+                    probe.observe_last_step(tensor, index, info, line)
+            return out
+
+        torch.Tensor.__getitem__ = __getitem__
+
+    def observe_last_step(self, tensor, index, info: tuple, line: Optional[int]) -> None:
+        _, lengths, time_dim, side = info
+        if line is None or tensor.dim() <= time_dim:
+            return
+        if time_dim == 0:
+            step = index[0] if isinstance(index, tuple) and index else index
+        elif isinstance(index, tuple) and len(index) >= 2 and index[0] == slice(None):
+            step = index[1]
+        else:
+            return
+        if not isinstance(step, int) or isinstance(step, bool):
+            return
+        length = int(tensor.shape[time_dim])
+        if not -length <= step < length:
+            return
+        step %= length
+        padding = [n for n in lengths if (step >= n if side == "right" else step < length - n)]
+        entry = self.last_steps.setdefault(line, {"line": line, "calls": 0, "step": step, "length": length,
+                                                  "lengths": lengths[:16], "padding": 0})
+        entry["calls"] += 1
+        entry["padding"] = max(entry["padding"], len(padding))
+
+    # ---- weights set to a constant (ZL501) -----------------------------------------------------
+    def wrap_constant_init(self, name: str, original, method: bool = False):
+        probe, script = self, self.script
+
+        def init(tensor, *args, **kwargs):
+            out = original(tensor, *args, **kwargs)
+            if not probe.replaying and isinstance(tensor, torch.Tensor) and tensor.dim() >= 2 \
+                    and tensor.shape[0] >= 2:
+                if method:  # Tensor.fill_/zero_: only where the script itself calls them
+                    caller = sys._getframe(1)
+                    line = caller.f_lineno if caller.f_code.co_filename == script else None
+                else:
+                    line = probe.line()
+                if line is not None:
+                    probe.observe_constant(name, tensor, line)
+            return out
+
+        init.__wrapped__ = original
+        return init
+
+    def observe_constant(self, name: str, tensor, line: int) -> None:
+        entry = self.const_inits.setdefault(line, {"line": line, "function": name, "calls": 0,
+                                                   "shape": list(tensor.shape), "_tensors": []})
+        entry["calls"] += 1
+        if len(entry["_tensors"]) < 8 and not any(t is tensor for t, _ in entry["_tensors"]):
+            entry["_tensors"].append((tensor, _identical_rows(tensor)))
+
+    def judge_constants(self) -> list:
+        """At the end of the run: are the rows (units) of each constant-initialized weight still
+        identical, and did an optimizer step them?"""
+        held = {}
+        for opt in self.optimizers:
+            steps = self.opt_state(opt).get("steps", 0)
+            for p in _params(opt):
+                held[p.data_ptr()] = max(held.get(p.data_ptr(), 0), steps)
+        out = []
+        for entry in self.const_inits.values():
+            item = {k: v for k, v in entry.items() if k != "_tensors"}
+            item.update(identical_at_init=0, identical_now=0, stepped=0, stepped_identical=0, steps=0, spread=0.0)
+            for tensor, at_init in entry["_tensors"]:
+                spread = _row_spread(tensor)
+                now = spread < _ROW_SPREAD  # still (nearly) copies of one unit
+                item["spread"] = max(item["spread"], spread)
+                steps = held.get(tensor.data_ptr(), 0)
+                item["identical_at_init"] += at_init
+                item["identical_now"] += now
+                item["steps"] = max(item["steps"], steps)
+                if steps:
+                    item["stepped"] += 1
+                    item["stepped_identical"] += at_init and now
+            out.append(item)
+        return out
 
     # ---- DataLoaders (ZL403) -----------------------------------------------------------------
     def wrap_loader(self, loader_class) -> None:
@@ -568,6 +1004,11 @@ class Probe:
                 "constructed": list(self.constructed.values()), "zero_grads": list(self.zero_grads.values()),
                 "schedulers": list(self.schedulers.values()), "loaders": list(self.loaders.values()),
                 "iter_sites": list(self.iter_sites.values()),
+                "softmaxes": list(self.softmaxes.values()), "clips": list(self.clips.values()),
+                "accumulations": list(self.accumulations.values()), "rates": list(self.rates.values()),
+                "mode_after_eval": list(self.mode_after_eval.values()), "argmaxes": list(self.argmaxes.values()),
+                "last_steps": list(self.last_steps.values()), "rnns": list(self.rnns.values()),
+                "constant_inits": self.judge_constants(),
                 "runtime": self.runtime, "overfit_losses": self.overfit_losses[:: max(1, _OVERFIT_STEPS // 8)]}
 
 
@@ -597,6 +1038,34 @@ def _producer(tensor) -> Optional[str]:
 def _stochastic(module) -> bool:
     return any(isinstance(m, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))
                for m in module.modules())
+
+
+def _training(module) -> bool:
+    """Is the module in training mode where it matters: its Dropout/BatchNorm layers, else itself."""
+    stochastic = [m for m in module.modules()
+                  if isinstance(m, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm))]
+    return all(m.training for m in stochastic) if stochastic else module.training
+
+
+def _identical_rows(tensor) -> bool:
+    """Are all rows (the units of a weight: dim 0) equal, up to float rounding?"""
+    with torch.no_grad():
+        rows = tensor.detach().flatten(1).double()
+        return bool(torch.allclose(rows, rows[0:1].expand_as(rows), rtol=1e-5, atol=1e-7))
+
+
+#: Rows of a weight whose spread (RMS distance from the mean row over the weight's RMS) stays below
+#: this are still (near) copies of one unit: a random init spreads about 1.0, exact symmetry stays at
+#: 0, and a constant init whose symmetry random biases break drifts apart by 1e-3 to 1e-1 over the
+#: first steps, depending on the learning rate.
+_ROW_SPREAD = 0.25
+
+
+def _row_spread(tensor) -> float:
+    with torch.no_grad():
+        rows = tensor.detach().flatten(1).double()
+        scale = float(rows.pow(2).mean().sqrt())
+        return float((rows - rows.mean(0)).pow(2).mean().sqrt()) / scale if scale > 0 else 0.0
 
 
 def _detach(args):
@@ -668,6 +1137,42 @@ def install(probe: Probe) -> None:
     base.step = probe.wrap_scheduler_step(base.step)
     from torch.utils.data import DataLoader
     probe.wrap_loader(DataLoader)
+    # ZL109/ZL111: every softmax entry point; nn.Softmax/nn.LogSoftmax call F.softmax/F.log_softmax
+    for owner in (F, torch):
+        for name in ("softmax", "log_softmax"):
+            setattr(owner, name, probe.wrap_softmax(name, getattr(owner, name)))
+    for name in ("softmax", "log_softmax"):
+        setattr(torch.Tensor, name, probe.wrap_softmax(name, getattr(torch.Tensor, name)))
+    probe.wrap_softmax_module(nn.Softmax)
+    probe.wrap_softmax_module(nn.LogSoftmax)
+    # ZL205: gradient clipping, under every name a script reaches it by
+    from torch.nn.utils import clip_grad
+    for name in ("clip_grad_norm_", "clip_grad_value_", "clip_grad_norm"):
+        original = getattr(clip_grad, name, None)
+        if original is not None:
+            wrapped = probe.wrap_clip(name, original)
+            setattr(clip_grad, name, wrapped)
+            if getattr(torch.nn.utils, name, None) is original:
+                setattr(torch.nn.utils, name, wrapped)
+    builtins.__zerolint_iadd__ = probe.accumulate  # ZL207: `name += value` in the shrunk script
+    nn.Module.train = probe.wrap_train(nn.Module.train)  # ZL303 (eval() calls train(False))
+    # ZL305: argmax / max over a dim (torch and numpy)
+    torch.argmax = probe.wrap_reduce("argmax", torch.argmax)
+    torch.max = probe.wrap_reduce("max", torch.max)
+    torch.Tensor.argmax = probe.wrap_reduce("argmax", torch.Tensor.argmax)
+    torch.Tensor.max = probe.wrap_reduce("max", torch.Tensor.max)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.argmax = probe.wrap_reduce("argmax", numpy.argmax, axis="axis")
+    # ZL402: padded batches (Tensor.__getitem__ is wrapped once a padded batch exists)
+    from torch.nn.utils import rnn
+    for name in ("pad_sequence", "pad_packed_sequence"):
+        setattr(rnn, name, probe.wrap_pad(name, getattr(rnn, name)))
+    # ZL501: weights set to a constant
+    for name in ("zeros_", "ones_", "constant_"):
+        setattr(nn.init, name, probe.wrap_constant_init(name, getattr(nn.init, name)))
+    for name in ("fill_", "zero_"):
+        setattr(torch.Tensor, name, probe.wrap_constant_init(name, getattr(torch.Tensor, name), method=True))
 
 
 def _error(exc: BaseException, script: str) -> dict:
@@ -828,6 +1333,9 @@ def main(argv: list) -> int:
     sys.argv = [script]
     namespace = {"__name__": "__main__", "__file__": script, "__builtins__": builtins}
     outcome: dict[str, Any] = {"status": "finished", "device": device}
+    ran: set = set()  # the findings' lines that ran (the shrunk copy reports them)
+    builtins.__zerolint_ran__ = lambda first, last: ran.update(range(first, last + 1))
+    builtins.__zerolint_at__ = lambda first, last, value: (ran.update(range(first, last + 1)), value)[1]
     try:
         exec(code, namespace)
     except SystemExit as exc:
@@ -844,6 +1352,9 @@ def main(argv: list) -> int:
         elif _is_memory_error(exc):
             outcome["error"]["memory_gib"] = memory_gib
     outcome["device"] = device
+    outcome["ran_lines"] = sorted(ran)
+    # Frameworks the probe does not instrument: their lines run without observations
+    outcome["frameworks"] = [name for name in ("tensorflow", "keras", "jax") if name in sys.modules]
     try:
         probe.run_overfit()
     except Exception:

@@ -23,7 +23,7 @@ import time
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from .shrink import shrink_source
 
@@ -88,11 +88,13 @@ def script_text(script: Path) -> str:
     return script.read_text(encoding="utf-8")
 
 
-def run_script(script: Path, device: str = "cpu", timeout: float = 60.0, steps: int = 3) -> RunResult:
+def run_script(script: Path, device: str = "cpu", timeout: float = 60.0, steps: int = 3,
+               lines: Iterable[int] = ()) -> RunResult:
+    """Run the shrunk script; ``lines`` (the findings') are reported in ``ran_lines`` when they run."""
     script = script.resolve()
     result = RunResult(str(script))
     try:
-        shrunk = shrink_source(script_text(script))
+        shrunk = shrink_source(script_text(script), marks=lines)
     except Exception as exc:  # unreadable or unparsable: nothing to run
         result.failure = f"could not prepare the script: {exc}"
         return result

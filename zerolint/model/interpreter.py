@@ -44,6 +44,7 @@ class Interpreter:
         self.budget = _BUDGET
         self._summary_returns: list = []
         self.guards: list = []  # tests of the enclosing if statements (for weight-init context)
+        self._instances: dict = {}  # (class id, field) -> the value the first instance got
         self.guards_models = False  # the file imports a package where `model(x)` on an unknown name is a forward
 
     # ------------------------------------------------------------------ pass 1: definitions
@@ -241,7 +242,7 @@ class Interpreter:
                     self.env[stmt.name.value] = V.Function(facts)
                     break
         elif t is cst.ClassDef:
-            pass
+            self._class_body(stmt)
         elif t is getattr(cst, "Match", None):
             self.ev(stmt.subject)
             for case in stmt.cases:
@@ -249,6 +250,45 @@ class Interpreter:
         else:
             for block in _blocks(stmt):
                 self.block(block)
+
+    def _class_body(self, node: cst.ClassDef) -> None:
+        """Class attributes and dataclass-style field defaults (`lr: float = 0.1`) become `self.<name>`."""
+        cls = next((c for c in self.classes if c.node is node), None)
+        if cls is None or not isinstance(node.body, cst.IndentedBlock):
+            return
+        for stmt in node.body.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value is not None:
+                    names, value_node = [small.target.value], small.value
+                elif isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+                    names, value_node = [t.target.value for t in small.targets], small.value
+                else:
+                    continue
+                value = self.quiet_eval(value_node)
+                for name in names:
+                    if value is not None:
+                        cls.attrs[name] = value
+                    else:
+                        cls.attrs.pop(name, None)
+
+    def _record_fields(self, cls: F.ClassFacts) -> Optional[list]:
+        """The constructor's fields of a dataclass-like class (annotated names, in order), else None."""
+        node = cls.node
+        marks = [d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator for d in node.decorators]
+        marks += [a.value for a in node.bases]
+        if not any(self.imports.resolve(m) in libs.RECORD_CLASSES for m in marks
+                   if isinstance(m, (cst.Name, cst.Attribute))):
+            return None
+        fields = []
+        if isinstance(node.body, cst.IndentedBlock):
+            for stmt in node.body.body:
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                            fields.append(small.target.value)
+        return fields
 
     def _loop(self, node, iter_value, iter_text, target) -> None:
         loop = F.Loop(node, self.facts, self.loop, iter_value, iter_text)
@@ -354,16 +394,33 @@ class Interpreter:
                 if isinstance(value, V.Loader):
                     value = self._bind_loader(value, target.attr.value)
                 base.cls.attrs[target.attr.value] = value
+            elif isinstance(base, V.Record):
+                self._store_field(base, target.attr.value, value)
             else:
                 handler = libs.set_attribute_handler(base)
                 if handler is not None:
                     handler(self, base, target.attr.value, value)
         elif isinstance(target, cst.Subscript):
-            self.ev(target)
+            base = self.ev(target.value)
+            for el in target.slice:
+                if isinstance(el.slice, cst.Index):
+                    self.ev(el.slice.value)
+            key = _string_key(target)
+            if isinstance(base, V.Record):
+                if key is not None:
+                    self._store_field(base, key, value)
+                else:
+                    base.fields.clear()  # config[name] = ...: any field may have changed
             for el in target.slice:
                 if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString) \
                         and el.slice.value.evaluated_value in libs.KEY_STORES:
                     self.emit(libs.KEY_STORES[el.slice.value.evaluated_value], target)
+
+    def _store_field(self, record: V.Record, name: str, value: Any) -> None:
+        """config["lr"] = v / ns.lr = v. Under a branch the old value may survive: keep only what both agree on."""
+        if self.conditional and name in record.fields and not V.same_value(record.fields[name], value):
+            value = None
+        record.fields[name] = value
 
     def _element(self, value: Any) -> Any:
         """What iterating a value yields: a loader's batch, a sequence's items."""
@@ -371,7 +428,9 @@ class Interpreter:
             return V.Seq((None, self._element(value.inner)))
         if isinstance(value, V.Loader) and isinstance(value.dataset, V.Instance):
             item = self.summary(value.dataset.cls.methods["__getitem__"], [None], {})
-            return item if isinstance(item, (V.Seq, V.Tensor)) else None
+            if isinstance(item, V.Seq):  # the default collate stacks each field: a scalar item becomes (N,)
+                return V.Seq(tuple(_batched(i) for i in item.items), item.is_list)
+            return _batched(item) if isinstance(item, V.Tensor) else None
         return _element_of(value)
 
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
@@ -426,6 +485,9 @@ class Interpreter:
             return V.Seq(tuple(items), t is cst.List)
         if t is cst.Subscript:
             base = self.ev(e.value)
+            if isinstance(base, V.Record):
+                key = _string_key(e)
+                return base.fields.get(key) if key is not None else None
             index = None
             for el in e.slice:
                 if isinstance(el.slice, cst.Index):
@@ -467,11 +529,23 @@ class Interpreter:
                 self.ev(c.comparator)
             return None
         if t is cst.Dict:
+            fields: Optional[dict] = {}
             for el in e.elements:
                 if isinstance(el, cst.DictElement):
                     self.ev(el.key)
-                self.ev(el.value)
-            return None
+                    value = self.ev(el.value)
+                    key = el.key.evaluated_value if isinstance(el.key, cst.SimpleString) else None
+                    if fields is not None and isinstance(key, str):
+                        fields[key] = value
+                    else:
+                        fields = None
+                else:  # {**base, "lr": 0.1}
+                    value = self.ev(el.value)
+                    if fields is not None and isinstance(value, V.Record):
+                        fields.update(value.fields)
+                    else:
+                        fields = None
+            return V.Record(fields) if fields is not None else None
         if t is cst.FormattedString:
             for part in e.parts:
                 if isinstance(part, cst.FormattedStringExpression):
@@ -544,6 +618,8 @@ class Interpreter:
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
             return base.cls.attrs.get(name)
+        if isinstance(base, V.Record):
+            return base.fields.get(name)
         handler = libs.attribute_handler(base)
         return handler(self, base, name) if handler is not None else None
 
@@ -591,6 +667,13 @@ class Interpreter:
             return args[0] if args else None
         if callee is None and text is not None and self.guards_models and is_model_name(text):
             self.emit(F.FORWARD, node, module=None, receiver=text)
+        if callee is None and text == "dict" and not any(a.star for a in node.args) and \
+                (not args or len(args) == 1 and isinstance(args[0], V.Record)):
+            return V.Record({**(args[0].fields if args else {}), **kwargs})
+        if callee is None and text in ("int", "float") and len(args) == 1 and not kwargs:
+            if isinstance(args[0], V.Number) and isinstance(args[0].value, (int, float)):
+                return V.Number(int(args[0].value) if text == "int" else float(args[0].value))
+            return V.Scalar(text) if not isinstance(args[0], (V.Seq, V.Record)) else None
         if callee is None and text is not None and text == "enumerate" and args:
             return _Enumerate(args[0])
         return None
@@ -646,6 +729,17 @@ class Interpreter:
             return V.Module(self.module_info(cls, args, kwargs))
         if init is not None:
             self.summary(init, args, kwargs)
+        else:
+            fields = self._record_fields(cls)
+            if fields is not None:
+                given = dict(zip(fields, args))
+                given.update((k, v) for k, v in kwargs.items() if k in fields)
+                if any(a.star for a in node.args):
+                    given.update(dict.fromkeys(fields))  # Config(**loaded): any field may change
+                for name in fields:
+                    value = given.get(name, cls.attrs.get(name))
+                    seen = self._instances.setdefault((id(cls), name), value)  # several instances: keep what agrees
+                    cls.attrs[name] = value if V.same_value(seen, value) else None
         return V.Instance(cls)
 
     def module_info(self, cls: F.ClassFacts, args: Optional[list] = None, kwargs: Optional[dict] = None) -> V.ModuleInfo:
@@ -716,6 +810,12 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "inner", inner)
 
 
+def _batched(item: Any) -> Any:
+    if isinstance(item, V.Tensor) and item.shape is not None:
+        return item.but(shape=(None,) + item.shape)
+    return item
+
+
 def _element_of(value: Any) -> Any:
     if isinstance(value, _Enumerate):
         return V.Seq((None, _element_of(value.inner)))
@@ -735,6 +835,16 @@ def _element_of(value: Any) -> Any:
     return None
 
 
+
+
+def _string_key(node: cst.Subscript) -> Optional[str]:
+    """"lr" in config["lr"]."""
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        key = node.slice[0].slice.value
+        if isinstance(key, cst.SimpleString):
+            value = key.evaluated_value
+            return value if isinstance(value, str) else None
+    return None
 
 
 def _receiver_text(node: cst.BaseExpression) -> Optional[str]:

@@ -149,6 +149,13 @@ class Namespace:
 
 
 @dataclass(frozen=True)
+class Record:
+    """Named fields: a dict with string keys, a SimpleNamespace, a dataclass-like config (filled as stores run)."""
+
+    fields: dict = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
 class Bunch:
     """An sklearn dataset: .data and .target."""
 
@@ -183,6 +190,13 @@ class Function:
 @dataclass(frozen=True)
 class Number:
     value: Any
+
+
+@dataclass(frozen=True)
+class Scalar:
+    """A Python number whose value is unknown (``int(row["label"])``): "int" or "float"."""
+
+    kind: str
 
 
 @dataclass(frozen=True)

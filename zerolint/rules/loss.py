@@ -120,6 +120,13 @@ class CrossEntropyTargetEncoding(Rule):
                     f"{label} gets class indices cast to float: float targets are read as class "
                     "probabilities of shape (N, C), so this raises a dtype/shape error or trains against "
                     "the wrong target. Pass the integer indices (`.long()`), not `.float()`."))
+            elif target.encoding is None and target.dtype == "float" and target.shape == (None,) \
+                    and isinstance(inp, V.Tensor) and inp.model is not None and _units(inp) != 1:
+                yield Report(event.node, (
+                    f"{label} gets float targets of shape (N,) (one float label per sample, from the data "
+                    "set): float targets are read as class probabilities of shape (N, C), so this raises a "
+                    "dtype/shape error. Store or cast the labels as integer class indices (`.long()`, "
+                    "`dtype=torch.long`)."))
             elif target.encoding == V.INDICES and target.dtype == "int" and target.shape \
                     and len(target.shape) == 2 and target.shape[1] == 1:
                 yield Report(event.node, (
@@ -208,8 +215,8 @@ class LossTaskMismatch(Rule):
                     "and accuracy is meaningless. Use a regression loss (MSELoss / mean_squared_error)."))
         for event, loss, inp, target in loss_events(model, "mse", "l1"):
             target = _tensor(target)
-            if target is None or target.encoding != V.INDICES or target.dtype != "int":
-                continue
+            if target is None or target.encoding != V.INDICES or target.dtype not in ("int", "float"):
+                continue  # class indices, also cast to float for the regression loss
             units = _units(inp)
             activation = inp.activation if isinstance(inp, V.Tensor) else None
             if units is not None and units > 1 or activation in (V.SOFTMAX, V.LOG_SOFTMAX):

@@ -37,9 +37,9 @@ from typing import Any, Callable, Optional
 
 from .. import values as V
 from ..util import PASS  # noqa: F401 - a METHODS handler's "not mine": the receiver's table decides
-from . import hf, keras, lightning, numpy_sklearn, stdlib, tensor, torch_data, torch_nn, torch_optim, torchvision
+from . import hf, keras, lightning, numpy_sklearn, pil, stdlib, tensor, timm, torch_data, torch_nn, torch_optim, torchvision
 
-LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, lightning, hf, keras, numpy_sklearn, stdlib)
+LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, timm, lightning, hf, keras, numpy_sklearn, pil, stdlib)
 _TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
            "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS")
 
@@ -77,6 +77,7 @@ FORWARD_METHODS = torch_nn.FORWARD_METHODS  # the method of a local module class
 FORWARD_BY_NAME = torch_nn.FORWARD_BY_NAME  # packages whose import makes `model(x)` on an unknown `model` a forward
 CHAIN_METHODS = torch_nn.CHAIN_METHODS  # `model.to(device).train()`: methods that return their receiver
 CLEARED_ATTRIBUTES = tensor.CLEARED_ATTRIBUTES  # `p.grad = None` / `del p.grad`: attribute -> event kind
+RECORD_CLASSES = stdlib.RECORD_CLASSES  # decorators/bases that make a class's annotated fields its constructor
 KEY_STORES = torch_optim.KEY_STORES  # `group["lr"] = ...`: subscript key -> event kind
 is_manual_update = tensor.mentions_grad  # `p -= lr * p.grad`: an expression that updates parameters by hand
 

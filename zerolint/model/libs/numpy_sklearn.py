@@ -7,6 +7,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
+from .tensor import byte_tensor, names_uint8
 from ..util import UNBOUNDED, bool_kw, dim_names, flatten_numbers, kw, literal_int, literal_shape, number
 
 # sklearn.datasets loaders by the kind of target they return.
@@ -75,6 +76,8 @@ def _numpy(ip, qual, node, args, kwargs) -> Any:
         is_int = all(isinstance(v, int) for v in values)
         return V.Tensor(dtype="int" if is_int else "float", encoding=V.INDICES if is_int else None,
                         value_range=(min(values), max(values)), continuous=False, origin=node)
+    if name in ("array", "asarray", "zeros", "ones", "empty", "full", "frombuffer") and names_uint8(ip, node):
+        return byte_tensor(node)  # raw pixels / frames (an image buffer)
     if name in ("array", "asarray"):
         seq = args[0] if args else None
         if isinstance(seq, V.Tensor):

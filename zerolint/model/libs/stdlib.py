@@ -63,6 +63,40 @@ def _namespace_attribute(ip, base: V.Namespace, name: str) -> Any:
     return base.defaults.get(name)
 
 
+def _namespace(ip, qual, node, args, kwargs) -> Any:
+    """SimpleNamespace(lr=0.1, num_classes=10) / dict-like configs built from keywords: their fields."""
+    fields = dict(args[0].fields) if args and isinstance(args[0], V.Record) else {}
+    if args and not isinstance(args[0], V.Record) or any(a.star for a in node.args):
+        return V.Record({}) if not args else None  # SimpleNamespace(**cfg), EasyDict(loaded): fields unknown
+    fields.update(kwargs)
+    return V.Record(fields)
+
+
+def _field(ip, qual, node, args, kwargs) -> Any:
+    """dataclasses.field(default=0.1): the default (a default_factory is not read)."""
+    return kwargs.get("default")
+
+
+def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) -> Any:
+    """config.get("lr", 0.1), config.copy(), config.update(lr=...)."""
+    if method == "get" and node.args and isinstance(node.args[0].value, cst.SimpleString):
+        key = node.args[0].value.evaluated_value
+        if key in recv.fields:
+            return recv.fields[key]
+        return args[1] if len(args) > 1 else None
+    if method == "copy":
+        return V.Record(dict(recv.fields))
+    if method in ("update", "setdefault", "pop") or method.startswith("__"):
+        for key in list(recv.fields):  # changed by a call we do not follow exactly: forget what it may touch
+            if method == "update" and (key in kwargs or args):
+                recv.fields[key] = None
+            elif method != "update" and node.args and isinstance(node.args[0].value, cst.SimpleString) \
+                    and node.args[0].value.evaluated_value == key:
+                recv.fields[key] = None if method != "pop" else recv.fields[key]
+        return None
+    return None
+
+
 def _seq_method(ip, recv: V.Seq, recv_text, method, node, args, kwargs) -> Any:
     return recv if method in ("copy",) else None
 
@@ -73,7 +107,16 @@ CALLS = {
     "collections.OrderedDict": _ordered_dict,
     "functools.partial": _partial,
     "argparse.ArgumentParser": _argument_parser,
+    "types.SimpleNamespace": _namespace,
+    "argparse.Namespace": _namespace,
+    "easydict.EasyDict": _namespace,
+    "ml_collections.ConfigDict": _namespace,
+    "dataclasses.field": _field,
 }
+# Classes whose annotated fields (with their defaults) are the constructor's parameters, by decorator or base.
+RECORD_CLASSES = {"dataclasses.dataclass", "attr.s", "attr.attrs", "attr.define", "attr.frozen", "attrs.define",
+                  "attrs.frozen", "typing.NamedTuple", "pydantic.BaseModel", "flax.struct.dataclass",
+                  "chex.dataclass"}
 PREFIXES = {"tqdm": first_arg, "copy": first_arg}
-RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method}
+RECEIVERS = {V.Namespace: _parser_method, V.Seq: _seq_method, V.Record: _record_method}
 ATTRIBUTES = {V.Namespace: _namespace_attribute}

@@ -76,6 +76,25 @@ def dtype_of_args(ip, node: cst.Call) -> Optional[str]:
     return None
 
 
+BYTE_RANGE = (0, 255)  # what a uint8 array holds: raw pixels / frames
+
+
+def names_uint8(ip, node: cst.Call) -> bool:
+    """Do a call's arguments name the uint8 dtype (``np.uint8``, ``torch.uint8``, ``"uint8"``)?"""
+    for arg in node.args:
+        value = arg.value
+        if isinstance(value, cst.SimpleString) and value.evaluated_value == "uint8":
+            return True
+        qual = ip.imports.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+        if qual in ("numpy.uint8", "torch.uint8", "torch.ByteTensor"):
+            return True
+    return False
+
+
+def byte_tensor(node: cst.CSTNode, shape: Optional[tuple] = None) -> V.Tensor:
+    return V.Tensor(dtype="int", value_range=BYTE_RANGE, continuous=False, shape=shape, origin=node)
+
+
 def _randint(ip, qual, node, args, kwargs) -> Any:
     numbers = [a for a in args if not isinstance(a, V.Seq)]
     size = next((a for a in args if isinstance(a, V.Seq)), kwargs.get("size"))
@@ -98,6 +117,8 @@ def _filled(ip, qual, node, args, kwargs) -> Any:
     dims = args if name != "full" else args[:1]
     shape = literal_shape(dims[0]) if len(dims) == 1 and isinstance(dims[0], V.Seq) else \
         tuple(literal_int(a) for a in dims) if dims else None
+    if names_uint8(ip, node):  # a buffer for frames/pixels: filled with 0..255 later
+        return byte_tensor(node, shape)
     return V.Tensor(dtype="float", shape=shape, value_range=_FILL_RANGES.get(name), origin=node,
                     continuous=name in ("rand", "randn", "rand_like", "randn_like", "normal") or None,
                     dim_names=dim_names(node))
@@ -106,6 +127,12 @@ def _filled(ip, qual, node, args, kwargs) -> Any:
 def _from_data(ip, qual, node, args, kwargs) -> Any:
     """torch.tensor / as_tensor / from_numpy / stack / FloatTensor / LongTensor / Tensor over data."""
     name = _name(qual)
+    if name in ("tensor", "as_tensor") and names_uint8(ip, node):
+        return byte_tensor(node)
+    if name in ("tensor", "as_tensor") and args and isinstance(args[0], (V.Scalar, V.Number)):
+        kind = args[0].kind if isinstance(args[0], V.Scalar) else "int" if isinstance(args[0].value, int) else "float"
+        rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else None
+        return V.Tensor(dtype=dtype_of_args(ip, node) or kind, shape=(), value_range=rng, origin=node)  # a 0-d tensor
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
@@ -188,6 +215,8 @@ def _cast(t: V.Tensor, dtype: Optional[str], node: cst.CSTNode) -> V.Tensor:
 
 def _shape_only(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     """view / reshape / permute / detach / to(...): the same kind of tensor (``.to(dtype)`` casts)."""
+    if method == "to" and names_uint8(ip, node):
+        return byte_tensor(node, t.shape)
     if method == "to":
         cast = dtype_of_args(ip, node)
         if cast is not None:
@@ -203,10 +232,14 @@ def _to_float(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
 
 
 def _to_int(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    if method == "byte":
+        return byte_tensor(node, t.shape)
     return _cast(t, "int", node)
 
 
 def _type(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    if names_uint8(ip, node):
+        return byte_tensor(node, t.shape)
     cast = dtype_of_args(ip, node)
     return _cast(t, cast, node) if cast else t.but(origin=node)
 
@@ -236,6 +269,10 @@ def _reduce(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return V.Tensor(dtype="float", continuous=t.continuous, value_range=rng, origin=node)
 
 
+def _pixels_kept(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return t.but(units=None, shape=None, origin=node) if t.value_range == BYTE_RANGE else None
+
+
 def _rounded(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return t.but(continuous=False, origin=node)
 
@@ -258,6 +295,7 @@ TENSOR_METHODS = _disjoint(
     dict.fromkeys(("argmax", "max"), _argmax_method),
     dict.fromkeys(("sum", "mean"), _reduce),
     dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
+    dict.fromkeys(("convert", "resize", "crop"), _pixels_kept),  # PIL images / arrays: the same pixel values
 )
 
 
@@ -338,6 +376,9 @@ def _subscript(ip, base: V.Tensor, e: cst.Subscript) -> Any:
         ip.emit(F.LAST_STEP, e, batch_first=base.batch_first)
     slices_only = all(isinstance(el.slice, cst.Slice) for el in e.slice)
     shape = tuple(None for _ in base.shape) if slices_only and base.shape else None
+    if base.shape is not None and len(base.shape) == 1 and len(e.slice) == 1 and isinstance(e.slice[0].slice, cst.Index) \
+            and not isinstance(ip.quiet_eval(e.slice[0].slice.value), (V.Tensor, V.Seq)):
+        shape = ()  # labels[idx]: one element of a 1-D array
     return base.but(units=None, shape=shape, origin=e, padded=False)
 
 
