@@ -51,10 +51,21 @@ class BackwardData(TypedDict, total=False):
     manual: bool  # torch.autograd.grad (True) / torch.autograd.backward (False)
 
 
-class StepData(TypedDict):
+class _StepData(TypedDict):
     closure: Optional["FunctionFacts"]  # optimizer.step(closure) with a local closure
     has_closure_arg: bool
     optimizer: Optional[str]  # the optimizer's dotted name
+
+
+class StepData(_StepData, total=False):
+    owns: Optional[frozenset]  # values.Optimizer.owns of the stepped optimizer (None or absent: unknown)
+    texts: tuple  # values.Optimizer.owner_texts
+
+
+class ZeroGradData(TypedDict, total=False):
+    covers: Optional[frozenset]  # the modules (values.module_key) whose gradients it clears; absent: unknown
+    texts: tuple  # those modules as written
+    optimizer: Optional[str]  # `opt.zero_grad()`: the optimizer as written; None for a module's zero_grad()
 
 
 class _ForwardData(TypedDict):
@@ -150,7 +161,7 @@ class WeightInitData(_WeightInitData, total=False):
 
 
 EVENT_DATA: dict = {
-    ZERO_GRAD: NoData, BACKWARD: BackwardData, STEP: StepData, SCHEDULER_STEP: NoData, CLIP: NoData,
+    ZERO_GRAD: ZeroGradData, BACKWARD: BackwardData, STEP: StepData, SCHEDULER_STEP: NoData, CLIP: NoData,
     FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, STACK: StackData,
     CALL: CallData, SOFTMAX_CALL: SoftmaxData, OPTIMIZER_NEW: OptimizerNewData, ACCUMULATE: AccumulateData,
     MANUAL_UPDATE: NoData, ARGMAX: ArgmaxData, LAST_STEP: LastStepData, LOADER: LoaderData,

@@ -126,6 +126,14 @@ class Loss:
 class Optimizer:
     qualname: str
     lr: Optional[float] = None
+    # The modules whose parameters it updates (module_key of each ModuleInfo); None: unknown.
+    owns: Optional[frozenset] = None
+    owner_texts: tuple = ()  # the modules as written (`netD`, `self.model.encoder`), same order of discovery
+
+
+def module_key(info: "ModuleInfo") -> int:
+    """The identity of one module for parameter ownership (an optimizer's params, what a clear covers)."""
+    return id(info)
 
 
 @dataclass(frozen=True)

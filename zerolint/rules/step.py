@@ -13,6 +13,33 @@ def _call(event: F.Event) -> str:
     return f"`{text}`" if len(text) <= 60 else "optimizer.step()"
 
 
+def _related(a: str, b: str) -> bool:
+    """Is one module, as written, the other or inside it (`model` and `model.encoder`)?"""
+    a, b = a.split("."), b.split(".")
+    n = min(len(a), len(b))
+    return a[:n] == b[:n] or a[-1] == b[-1]
+
+
+def _clears_for(clear: F.Event, step: F.Event, iteration: list) -> bool:
+    """Does this clear cover the parameters of the optimizer stepped by ``step``?
+
+    Unknown ownership on either side counts as covered (the whole-iteration view). A known clear is
+    ruled out only when it clears another optimizer's parameters: it is that optimizer's own
+    zero_grad(), or a module that optimizer (stepped in the same iteration) owns, sharing none of
+    ``step``'s modules.
+    """
+    owns, covers = step.data.get("owns"), clear.data.get("covers")
+    if owns is None or covers is None:
+        return True
+    if clear.data.get("optimizer") and clear.data["optimizer"] == step.data.get("optimizer"):
+        return True
+    if covers & owns or any(_related(a, b) for a in clear.data.get("texts", ())
+                            for b in step.data.get("texts", ())):
+        return True
+    others = [i.event.data.get("owns") for i in iteration if i.kind == F.STEP and i.event is not step]
+    return not any(other is not None and covers <= other and not other & owns for other in others)
+
+
 @register
 class MissingZeroGrad(Rule):
     code = "ZL201"
@@ -23,11 +50,20 @@ class MissingZeroGrad(Rule):
             if closure is not None and any(e.kind == F.ZERO_GRAD for e in F.expand(closure.events)):
                 continue
             for iteration in regions.iterations(step):
-                if not any(item.kind == F.ZERO_GRAD for item in iteration):
+                clears = [item.event for item in iteration if item.kind == F.ZERO_GRAD]
+                if not clears:
                     yield Report(step.node, (
                         f"{_call(step)} runs in a loop that never clears gradients, so "
                         "every step applies the sum of all previous gradients and training diverges "
                         "or stalls. Call optimizer.zero_grad() once per iteration, before backward()."))
+                    break
+                if not any(_clears_for(clear, step, iteration) for clear in clears):
+                    yield Report(step.node, (
+                        f"{_call(step)} runs in a loop that clears the gradients of the other "
+                        "optimizer's parameters but never its own, so every step applies the sum of all "
+                        "previous gradients and that model diverges or stalls. Call "
+                        f"`{step.data.get('optimizer') or 'optimizer'}.zero_grad()` once per iteration, "
+                        "before its backward()."))
                     break
 
 
@@ -73,12 +109,22 @@ class ZeroGradAfterBackward(Rule):
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
                 if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
-                        and owner and next_step.event.data.get("optimizer") == owner:
+                        and (owner and next_step.event.data.get("optimizer") == owner
+                             or _module_clear_of(clear, next_step.event)):
                     yield Report(clear.node, (
                         f"`{source(clear.node)}` runs after loss.backward() and before "
                         f"`{source(next_step.event.node)}`: the step applies zero gradients and the loss "
                         "stays flat. Clear gradients at the start of the iteration (or after step())."))
                     break
+
+
+def _module_clear_of(clear: F.Event, step: F.Event) -> bool:
+    """`netG.zero_grad()` where the stepped optimizer owns netG (known ownership, same name)."""
+    covers, owns = clear.data.get("covers"), step.data.get("owns")
+    if clear.data.get("optimizer") is not None or not covers or not owns or not covers & owns:
+        return False
+    names = {t.rsplit(".", 1)[-1] for t in step.data.get("texts", ())}
+    return any(t.rsplit(".", 1)[-1] in names for t in clear.data.get("texts", ()))
 
 
 @register

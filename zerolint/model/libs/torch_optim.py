@@ -16,13 +16,58 @@ from ..naming import SCALER_NAME, SCHEDULER_NAME, is_optimizer_name, last_name
 from ..util import PASS, kw, moved, number
 
 
+_PARAM_METHODS = ("parameters", "named_parameters")
+_PARAM_WRAPPERS = ("chain", "list", "tuple", "filter", "itertools.chain")
+
+
+def _owned(ip, node: Any, found: dict) -> bool:
+    """Collect the modules whose parameters an optimizer's ``params`` expression names.
+
+    ``m.parameters()``, ``chain(a.parameters(), b.parameters())``, ``list(a.parameters()) + [...]``,
+    ``filter(lambda p: p.requires_grad, m.parameters())``, param groups ``[{"params": ..., "lr": ...}]``.
+    False when any part is something else (a variable, a comprehension): ownership is then unknown.
+    """
+    if isinstance(node, cst.Call):
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _PARAM_METHODS:
+            recv = ip.quiet_eval(func.value)
+            if not isinstance(recv, V.Module):
+                return False
+            found[V.module_key(recv.info)] = dotted(func.value)
+            return True
+        if dotted(func) in _PARAM_WRAPPERS:
+            parts = [a.value for a in node.args if not isinstance(a.value, cst.Lambda)]
+            return bool(parts) and all(_owned(ip, part, found) for part in parts)
+        return False
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return _owned(ip, node.left, found) and _owned(ip, node.right, found)
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return bool(node.elements) and all(
+            not isinstance(el, cst.StarredElement) and _owned(ip, el.value, found) for el in node.elements)
+    if isinstance(node, cst.Dict):
+        params = [el.value for el in node.elements if isinstance(el, cst.DictElement)
+                  and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value == "params"]
+        return len(params) == 1 and _owned(ip, params[0], found)
+    return False
+
+
+def owns(ip, node: cst.Call) -> tuple:
+    """(module keys, their texts) an optimizer call's params name; (None, ()) when unknown."""
+    arg = next((a.value for a in node.args if a.keyword is None or a.keyword.value == "params"), None)
+    found: dict = {}
+    if arg is None or not _owned(ip, arg, found):
+        return None, ()
+    return frozenset(found), tuple(found.values())
+
+
 def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     """``torch.optim.<Optimizer>(params, lr)`` records OPTIMIZER_NEW; ``torch.optim.lr_scheduler.*``."""
     name = qual.rsplit(".", 1)[-1]
     if "lr_scheduler" in qual:
         return V.Scheduler(qual)
     if name in V.OPTIMIZERS or name[:1].isupper() and name != "Optimizer":
-        value = V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)))
+        keys, texts = owns(ip, node)
+        value = V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)), keys, texts)
         ip.emit(F.OPTIMIZER_NEW, node, optimizer=value,
                 lr_from_cli=isinstance(kw(kwargs, args, "lr", 1), V.CliDefault))
         return value
@@ -32,7 +77,8 @@ def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any
 def _optimizer_family(ip, qual, node, args, kwargs) -> Any:
     """bitsandbytes / apex / timm optimizers named like torch's (no OPTIMIZER_NEW event)."""
     if qual.rsplit(".", 1)[-1] in V.OPTIMIZERS:
-        return V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)))
+        keys, texts = owns(ip, node)
+        return V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)), keys, texts)
     return None
 
 
@@ -48,7 +94,14 @@ def _xla_step(ip, qual, node, args, kwargs) -> Any:
 
 # ------------------------------------------------------------------ methods
 def _zero_grad(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    ip.emit(F.ZERO_GRAD, node)
+    """optimizer.zero_grad() clears the parameters it owns; model.zero_grad() those of the module."""
+    if isinstance(recv, V.Optimizer):
+        ip.emit(F.ZERO_GRAD, node, covers=recv.owns, texts=recv.owner_texts, optimizer=recv_text)
+    elif isinstance(recv, V.Module):
+        ip.emit(F.ZERO_GRAD, node, covers=frozenset((V.module_key(recv.info),)), texts=(recv_text,),
+                optimizer=None)
+    else:
+        ip.emit(F.ZERO_GRAD, node)
     return None
 
 
@@ -60,7 +113,9 @@ def _step(ip, recv, recv_text, method, node: cst.Call, args: list, kwargs: dict)
                 and (node.args[0].keyword is None or node.args[0].keyword.value != "closure"):
             return None  # e.g. DistributedOptimizer.step(context_id): not a local gradient step
         ip.emit(F.STEP, node, closure=closure.facts if isinstance(closure, V.Function) else None,
-                has_closure_arg=bool(node.args), optimizer=recv_text)
+                has_closure_arg=bool(node.args), optimizer=recv_text,
+                owns=recv.owns if isinstance(recv, V.Optimizer) else None,
+                texts=recv.owner_texts if isinstance(recv, V.Optimizer) else ())
     elif isinstance(recv, V.Scheduler) or recv is None and SCHEDULER_NAME.search(last_name(recv_text)):
         ip.emit(F.SCHEDULER_STEP, node)
     elif (isinstance(recv, V.Scaler) or recv is None and SCALER_NAME.search(last_name(recv_text))) and node.args:
