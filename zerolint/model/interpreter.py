@@ -160,6 +160,8 @@ class Interpreter:
             elif sites:
                 candidates = [cs.kwargs.get(name) if name in cs.kwargs else
                               (cs.args[i] if i < len(cs.args) else _MISSING) for cs in sites]
+                if param.default is not None and all(c is _MISSING for c in candidates):
+                    candidates = [self.quiet_eval(param.default)]  # no call passes it: the default holds
                 candidates = [c for c in candidates if c is not _MISSING]
                 value = candidates[0] if candidates and all(V.same_value(c, candidates[0]) for c in candidates) else None
             else:
