@@ -142,6 +142,27 @@ def test_budget_exceeded_is_a_zl000_and_is_not_cached():
     assert {(f.code, f.line) for f in lint_source(BUGGY, "t.py", Config(root=ROOT)).findings} == BUGGY_FINDINGS
 
 
+def test_a_swallowed_budget_alarm_still_ends_the_file():
+    # importlib's lock callbacks swallow BaseException: an alarm that lands there must still count.
+    with pytest.raises(guard.BudgetExceeded):
+        with guard.budget(0.01):
+            try:
+                time.sleep(0.2)
+            except BaseException:
+                pass
+    # and code that keeps swallowing is interrupted again, not left running past its budget
+    caught = []
+    with pytest.raises(guard.BudgetExceeded):
+        with guard.budget(0.01):
+            for _ in range(3):
+                try:
+                    time.sleep(1)
+                except BaseException:
+                    caught.append(True)
+    assert len(caught) == 3
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+
+
 def test_budget_restores_an_outer_timer():
     fired = []
     previous = signal.signal(signal.SIGALRM, lambda *a: fired.append(True))

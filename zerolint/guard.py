@@ -92,7 +92,10 @@ def budget(seconds: Optional[float]):
         yield
         return
 
+    fired = []
+
     def expire(signum, frame):
+        fired.append(True)
         raise BudgetExceeded()
 
     try:
@@ -100,14 +103,26 @@ def budget(seconds: Optional[float]):
     except (ValueError, OSError):  # not allowed here
         yield
         return
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    # The timer repeats: code that swallows BaseException (importlib's lock callbacks do) cannot keep
+    # a file past its budget, and a block that ends normally after an alarm still counts as expired.
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT)
     try:
         yield
+        if fired:
+            raise BudgetExceeded()
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        while True:  # an alarm may fire on the way in here: stop the timer before anything else
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                break
+            except BudgetExceeded:
+                continue
         signal.signal(signal.SIGALRM, previous)
         if old_delay:  # someone else's timer was running: give it back what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(old_delay - seconds, 0.001), old_interval)
+
+
+_REPEAT = 0.05  # seconds between alarms once the budget is spent
 
 
 def budget_message(seconds: float) -> str:
