@@ -634,14 +634,14 @@ class Interpreter:
             return None
         if isinstance(index, V.ItemIndex) and not isinstance(base, (V.Tensor, V.Dataset)):
             text = dotted(e.value)
-            kind = item_kind(text)
-            return V.PerItem(kind, f"`{text}[...]` differs from item to item") if text else V.PerItem("element", "")
+            return V.PerItem(_named_kind(text), f"`{text}[...]` differs from item to item") if text \
+                else V.PerItem("element", "")
         if isinstance(base, V.PerItem):
             if isinstance(el, cst.Slice):
                 return base if base.kind in ("seq", "text") else None  # truncation keeps shorter items short
             if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
                 key = str(el.value.evaluated_value)
-                return V.PerItem(item_kind(key), f"`[{key!r}]` of each item differs from item to item")
+                return V.PerItem(_named_kind(key), f"`[{key!r}]` of each item differs from item to item")
             if base.kind == "element":
                 return V.PerItem("element", base.reason)
             return None
@@ -920,7 +920,15 @@ def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
         return V.PerItem("number", reason)
     if all(isinstance(i, V.Seq) for i in seq.items) and len({len(i.items) for i in seq.items}) > 1:
         return V.PerItem("seq", reason)
-    return V.PerItem(item_kind(name), f"`{name}[...]` differs from item to item") if name else None
+    return V.PerItem(_named_kind(name), f"`{name}[...]` differs from item to item") if name else None
+
+
+def _named_kind(name: Optional[str]) -> str:
+    """What one item of a collection we cannot see holds, from its name alone. A name is not evidence that
+    lengths differ (`self.tokens` may be a padded array loaded from disk): "tokens" stays an unknown
+    element; a text is still a string, whose split or tokenization is as long as the text."""
+    kind = item_kind(name)
+    return "element" if kind == "seq" else kind
 
 
 def _per_item_binop(op: type, left: Any, right: Any) -> Any:
