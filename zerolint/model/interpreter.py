@@ -685,8 +685,12 @@ class Interpreter:
             continuous = None
         dtype = "float" if (tensor.dtype == "float" or isinstance(other, V.Number) and isinstance(other.value, float)
                             or op is cst.Divide) else tensor.dtype
+        # raw scores scaled or shifted by a number (``logits / T``, ``logits - logits.max()``) are still raw scores
+        scaled = tensor.activation == V.LINEAR and op in (cst.Divide, cst.Multiply, cst.Add, cst.Subtract) and (
+            not isinstance(other, V.Tensor) or other.activation in (None, V.LINEAR) and other.model is None)
         return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e, loss_graph=loss_graph,
-                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None)
+                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None,
+                        activation=V.LINEAR if scaled else None, units=tensor.units if scaled else None)
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
