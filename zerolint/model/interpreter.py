@@ -917,8 +917,9 @@ class _Enumerate(V.Seq):
 
 
 def _batched(item: Any) -> Any:
-    if isinstance(item, V.Tensor) and item.shape is not None:
-        return item.but(shape=(None,) + item.shape)
+    """A sample stacked by the default collate: one more leading dimension, the batch (``V.BATCH_MAJOR``)."""
+    if isinstance(item, V.Tensor):
+        return item.but(shape=(None,) + item.shape if item.shape is not None else None, dim_names=V.BATCH_MAJOR)
     return item
 def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
     """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""

@@ -50,6 +50,11 @@ class Tensor:
         return replace(self, **changes)
 
 
+# ``Tensor.dim_names`` of a DataLoader batch: dim 0 is the batch, the rest is not named (for a sequence batch
+# reaching an RNN: (batch, seq, features)).
+BATCH_MAJOR = ("batch",)
+
+
 @dataclass
 class ModuleInfo:
     """An nn.Module: a layer, a Sequential, a class defined in the file, or a known library model."""
@@ -258,6 +263,15 @@ class ListOf:
     """A list of unknown length whose elements all hold ``element`` (a comprehension, a batch of samples)."""
 
     element: Any
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A pandas DataFrame (``column`` None) or one of its columns (``df["label"]``, ``column`` its key); ``dtype``
+    "float"/"int" after ``astype``, None when not known."""
+
+    column: Optional[str] = None
+    dtype: Optional[str] = None
 
 
 @dataclass(frozen=True)

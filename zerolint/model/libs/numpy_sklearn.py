@@ -7,7 +7,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from .tensor import byte_tensor, names_uint8
+from .tensor import byte_tensor, dtype_of_args, names_uint8
 from ..util import UNBOUNDED, bool_kw, dim_names, flatten_numbers, kw, literal_int, literal_shape, number
 
 # sklearn.datasets loaders by the kind of target they return.
@@ -80,6 +80,10 @@ def _numpy(ip, qual, node, args, kwargs) -> Any:
         return byte_tensor(node)  # raw pixels / frames (an image buffer)
     if name in ("array", "asarray"):
         seq = args[0] if args else None
+        if isinstance(seq, V.Frame):
+            seq = V.Tensor(dtype=seq.dtype, shape=(None,) if seq.column is not None else (None, None), origin=node)
+        if isinstance(seq, V.Tensor) and dtype_of_args(ip, node):  # np.array(labels, dtype=np.float32)
+            return seq.but(dtype=dtype_of_args(ip, node), origin=node)
         if isinstance(seq, (V.Tensor, V.PerItem)):
             return seq
         flat = flatten_numbers(seq) if isinstance(seq, V.Seq) else None
