@@ -996,8 +996,10 @@ def _element_of(value: Any) -> Any:
         if ds.items is not None:
             return V.Seq(ds.items) if len(ds.items) != 1 else ds.items[0]
         if ds.yields_class_indices:
+            rng = (0, ds.num_classes - 1) if ds.num_classes else None
             return V.Seq((V.Tensor(dtype="float", origin=value.node),
-                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))
+                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node, value_range=rng,
+                                   num_classes=ds.num_classes)))
         return None
     if isinstance(value, V.Seq) and value.items:
         first = value.items[0]

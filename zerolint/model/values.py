@@ -159,6 +159,7 @@ class Dataset:
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
     synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
+    num_classes: Optional[int] = None  # a classification dataset whose class count is known (MNIST: 10)
 
 
 @dataclass(frozen=True)
@@ -272,6 +273,13 @@ class Frame:
 
     column: Optional[str] = None
     dtype: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VideoReader:
+    """A video opened for reading (``cv2.VideoCapture``, ``decord.VideoReader``): its frames are uint8 pixels."""
+
+    qualname: str
 
 
 @dataclass(frozen=True)
@@ -431,6 +439,12 @@ CLASSIFICATION_DATASETS = {
     "OxfordIIITPet", "StanfordCars", "GTSRB", "USPS", "SEMEION", "Omniglot", "DTD", "EuroSAT",
     "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
 }
+
+# Class counts of the torchvision datasets that have a fixed number of classes.
+CLASS_COUNTS = {"MNIST": 10, "FashionMNIST": 10, "KMNIST": 10, "QMNIST": 10, "CIFAR10": 10, "CIFAR100": 100,
+                "SVHN": 10, "STL10": 10, "USPS": 10, "SEMEION": 10, "Food101": 101, "Flowers102": 102,
+                "OxfordIIITPet": 37, "StanfordCars": 196, "GTSRB": 43, "DTD": 47, "EuroSAT": 10, "FER2013": 7,
+                "Country211": 211, "Caltech101": 101, "Imagenette": 10, "ImageNet": 1000}
 
 # Tokens in names that say a loader/loop/function is for evaluation.
 #: Routines that run the model on a whole data set, and those that predict for given inputs.

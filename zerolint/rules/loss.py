@@ -243,6 +243,21 @@ class LossTaskMismatch(Rule):
                     f"{loss.label} is a regression loss, but the targets are class indices and the model "
                     "outputs one score per class: the model is pushed to output the index number. Use "
                     "CrossEntropyLoss (sparse_categorical_crossentropy) for classification."))
+            elif self._one_unit(inp) and target.num_classes is not None and target.num_classes >= 3:
+                # the classes of a classification dataset (MNIST digits, iris species): nominal, not ordinal
+                classes = target.num_classes
+                yield Report(data_site(event), (
+                    f"{loss.label} regresses class ids (0..{classes - 1}) on a single output unit: the classes "
+                    "are treated as ordered numbers (class 2 'between' 1 and 3), and rounding the output gives "
+                    f"accuracy near chance. Give the last layer {classes} units and use CrossEntropyLoss "
+                    "(sparse_categorical_crossentropy) on the class indices."))
+
+    @staticmethod
+    def _one_unit(inp: object) -> bool:
+        """A model output with one unit, also after `.squeeze()` / `.view(-1)`."""
+        t = _tensor(inp)
+        return t is not None and (t.units == 1 or t.units is None and t.model is not None and t.model.units == 1
+                                  and t.activation in (None, V.LINEAR))
 
 
 def _model_calls(model: SemanticModel, fn: F.FunctionFacts) -> list:

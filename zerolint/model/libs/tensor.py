@@ -154,6 +154,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         return None
     if node.args:  # stack / tensor / as_tensor / LongTensor / FloatTensor over sequences
         ip.emit(F.STACK, node, seq=seq, function=name)
+    if name == "stack" and isinstance(seq, V.ListOf) and isinstance(seq.element, V.Tensor) \
+            and seq.element.value_range == BYTE_RANGE:
+        return byte_tensor(node)  # a stack of uint8 frames
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
         shape = (len(seq.items),) + first.shape if first.shape is not None and all(
@@ -319,6 +322,10 @@ def _pixels_kept(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return t.but(units=None, shape=None, origin=node) if t.value_range == BYTE_RANGE else None
 
 
+def _same_values(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return t.but(origin=node)
+
+
 def _rounded(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return t.but(continuous=False, origin=node)
 
@@ -342,6 +349,7 @@ TENSOR_METHODS = _disjoint(
     dict.fromkeys(("sum", "mean"), _reduce),
     dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
     dict.fromkeys(("convert", "resize", "crop"), _pixels_kept),  # PIL images / arrays: the same pixel values
+    dict.fromkeys(("numpy", "asnumpy"), _same_values),  # t.numpy(), a decord NDArray's asnumpy(): the same values
 )
 
 
