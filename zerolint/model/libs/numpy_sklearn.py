@@ -65,6 +65,13 @@ def _random(ip, qual, node, args, kwargs) -> Any:
         return V.Tensor(dtype="float", value_range=rng, continuous=True, origin=node, dim_names=dim_names(node))
     if name in ("randn", "normal", "standard_normal"):
         return V.Tensor(dtype="float", value_range=UNBOUNDED, continuous=True, origin=node)
+    if name == "poisson":  # counts: 0, 1, 2, ... around lam
+        lam = number(kw(kwargs, args, "lam", 0)) if node.args else 1.0
+        if lam is not None and lam > 1:
+            return V.Tensor(dtype="int", value_range=(0, float("inf")), continuous=True, origin=node)
+        return None
+    if name in ("exponential", "gamma", "lognormal", "chisquare", "pareto", "weibull"):
+        return V.Tensor(dtype="float", value_range=(0.0, float("inf")), continuous=True, origin=node)
     if name == "randint":
         low, high = literal_int(kw(kwargs, args, "low", 0)), literal_int(kw(kwargs, args, "high", 1))
         if "high" not in kwargs and len(args) < 2 or high is None and len(args) >= 2 and not isinstance(args[1], V.Number):
