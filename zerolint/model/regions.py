@@ -8,10 +8,15 @@ backward pass or an optimizer step.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Iterator, Optional
+
+import libcst as cst
 
 from . import facts as F
 from . import values as V
+from .libs.tensor import SYNTHETIC_FACTORIES
+from .names import dotted
 from .naming import role_of_name, tokens
 
 _TRAINING_KINDS = (F.BACKWARD, F.STEP)
@@ -83,7 +88,7 @@ def eval_region(event: F.Event, test_file: bool) -> Optional[str]:
         return None
     fn = event.function
     if is_eval_function(fn):
-        return "function"
+        return None if _shape_check(event) else "function"
     loop = event.loop
     while loop is not None:
         if loop_role(loop) == "eval" and not has_training(loop.events):
@@ -98,6 +103,47 @@ def eval_region(event: F.Event, test_file: bool) -> Optional[str]:
         if item.kind in (F.MODE_TRAIN, F.MODE_EVAL) and _same_model(item.event, event):
             return "after-eval" if item.kind == F.MODE_EVAL else None
     return None
+
+
+_LOADS = frozenset(("load_state_dict", "load", "load_weights", "from_pretrained", "load_from_checkpoint"))
+_BUILT: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # function -> (names built by a call, loads?)
+
+
+def _built_here(fn: F.FunctionFacts) -> tuple:
+    """The local names a function binds to a call's result (`net = ResNet18()`), and whether it loads weights."""
+    found = _BUILT.get(fn)
+    if found is None:
+        class Visitor(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.built: dict = {}
+                self.loads = False
+
+            def visit_Assign(self, node: cst.Assign) -> None:
+                if isinstance(node.value, cst.Call) and len(node.targets) == 1 \
+                        and isinstance(node.targets[0].target, cst.Name):
+                    self.built[node.targets[0].target.value] = dotted(node.value.func)
+
+            def visit_Name(self, node: cst.Name) -> None:
+                self.loads = self.loads or node.value in _LOADS
+
+        visitor = Visitor()
+        fn.node.visit(visitor)
+        found = _BUILT[fn] = (visitor.built, visitor.loads)
+    return found
+
+
+def _shape_check(forward: F.Event) -> bool:
+    """A forward of a model (a class of this file) built in the function itself, with no weights loaded, on
+    random or constant input (`def test(): net = ResNet18(); print(net(torch.randn(2, 3, 32, 32)).size())`):
+    a check of the output's shape, not the evaluation of a trained model."""
+    fn, info, inp = forward.function, forward.data.get("module"), forward.data.get("input")
+    receiver = forward.data.get("receiver") or ""
+    if fn.node is None or info is None or info.cls is None or not isinstance(inp, V.Tensor) \
+            or not isinstance(inp.origin, cst.Call) \
+            or (dotted(inp.origin.func) or "").rsplit(".", 1)[-1] not in SYNTHETIC_FACTORIES:
+        return False
+    built, loads = _built_here(fn)
+    return not loads and receiver in built  # Net(), or a factory: `def ResNet18(): return ResNet(...)`
 
 
 def _same_model(mode_event: F.Event, forward: F.Event) -> bool:

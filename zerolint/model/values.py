@@ -97,6 +97,7 @@ class Loss:
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
     reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
+    log_target: Optional[bool] = False  # KLDivLoss/kl_div: the target is given as log-probabilities (None: unknown)
 
     @property
     def family(self) -> Optional[str]:
