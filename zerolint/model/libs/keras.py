@@ -32,7 +32,7 @@ def _sequential(ip, qual, parts, node, args, kwargs) -> Any:
 def _functional_model(ip, qual, parts, node, args, kwargs) -> Any:
     if (parts[1] if len(parts) > 2 else "") not in ("", "models"):
         return _group(ip, qual, parts, node, args, kwargs)
-    outputs = kw(kwargs, args, "outputs", 1)
+    outputs = kw(kwargs, args, "outputs", 1) if "output" not in kwargs else kwargs["output"]  # Keras 1: output=
     info = V.ModuleInfo("Model", framework="keras")
     if isinstance(outputs, V.Tensor):
         info.output, info.units = outputs.activation, outputs.units
