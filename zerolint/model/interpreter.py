@@ -166,8 +166,9 @@ class Interpreter:
                 value = candidates[0] if candidates and all(V.same_value(c, candidates[0]) for c in candidates) else None
             else:
                 value = None
-            if value is None and param.default is not None and (args is not None or not sites):
-                value = self.quiet_eval(param.default)
+            passed = args is not None and (name in (kwargs or {}) or i < len(args))
+            if value is None and param.default is not None and (not passed if args is not None else not sites):
+                value = self.quiet_eval(param.default)  # an argument passed with an unknown value stays unknown
             if isinstance(value, V.Loader) and value.role is None:
                 value = V.Loader(value.dataset, role_of_name(name), value.node, batch=value.batch)
             env[name] = value

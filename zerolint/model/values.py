@@ -276,6 +276,23 @@ class Tokenizer:
     qualname: str
 
 
+@dataclass(frozen=True)
+class KerasData:
+    """What Keras ``fit`` can read batches from: a ``tf.data.Dataset``, an image/text dataset read from a
+    directory, an ``ImageDataGenerator`` iterator. ``items``: what one element holds, ``(x, y)`` where known
+    (each may be None); None: unknown. ``generator``: an ``ImageDataGenerator`` (no data until ``flow``)."""
+
+    items: Optional[tuple] = None
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An sklearn label transformer (``LabelEncoder()``, ``OneHotEncoder()``), by its class name."""
+
+    name: str
+
+
 def varies(value: Any, depth: int = 0) -> Optional[str]:
     """Why a per-sample value's shape depends on the item (None: fixed or unknown)."""
     if isinstance(value, Tensor):
