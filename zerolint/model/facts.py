@@ -220,8 +220,9 @@ class FunctionFacts:
     binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
     interpreted: bool = False
     # A method a framework calls once per batch (libs.PER_BATCH: Lightning's training_step under manual
-    # optimization): with no loop of this file around it, its body is one training iteration.
-    per_batch: bool = False
+    # optimization): with no loop of this file around it, the bodies of these methods (itself and the hooks
+    # the framework calls around it, in order) are one training iteration. Empty: not such a method.
+    per_batch: tuple = ()
 
     @property
     def is_module(self) -> bool:

@@ -123,10 +123,10 @@ class Interpreter:
                 lineage.append(cls)
                 todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
             quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
-            for name in libs.per_batch_methods(quals, [cls.node for cls in lineage]):
+            for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
                 fn = c.methods.get(name)
                 if fn is not None:
-                    fn.per_batch = True
+                    fn.per_batch = tuple(c.methods[m] for m in order if m in c.methods)
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:

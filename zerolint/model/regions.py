@@ -39,7 +39,28 @@ def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
                 found = True
                 yield iteration
     if not found and event.function.per_batch:
-        yield F.expand(event.function.events)
+        yield per_batch_iteration(event.function)
+
+
+_PER_BATCH_MEMO: dict = {}  # id(fn) -> (fn, event count, the expanded iteration)
+
+
+def clear_memo() -> None:
+    _PER_BATCH_MEMO.clear()
+
+
+def per_batch_iteration(fn: F.FunctionFacts) -> list:
+    """One iteration of a method the framework calls once per batch: the bodies of it and of the hooks the
+    framework calls around it, in order, expanded (memoised: every event of the body asks for it)."""
+    parts = [m for m in fn.per_batch if m.events]
+    if len(parts) == 1:
+        return F.expand(parts[0].events)
+    size = sum(len(m.events) for m in parts)
+    entry = _PER_BATCH_MEMO.get(id(fn))
+    if entry is None or entry[0] is not fn or entry[1] != size:
+        entry = (fn, size, [item for m in parts for item in F.expand(m.events)])
+        _PER_BATCH_MEMO[id(fn)] = entry
+    return entry[2]
 
 
 def is_grad_off(event: F.Event, depth: int = 4) -> bool:

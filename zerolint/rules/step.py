@@ -169,7 +169,7 @@ def _per_batch_backward_without_step(model: SemanticModel) -> Iterable[Report]:
     for fn in model.functions:
         if not fn.per_batch or fn.call_sites:
             continue
-        events = F.expand(fn.events)
+        events = regions.per_batch_iteration(fn)
         backward = next((i for i in events if i.kind == F.BACKWARD and not i.grad_off
                          and not i.event.data.get("manual")), None)
         if backward is None or any(i.kind in (F.STEP, F.MANUAL_UPDATE) for i in events):

@@ -26,10 +26,11 @@ table              key                                              handler
 ``VALUE_CALLS``    value class (a Module or Loss called)            ``(ip, callee, node, args, kwargs, text)``
 ``MODULE_BASES``   base-class qualified-name ending                 the framework of its subclasses
 ``DECORATORS``     qualified name of a decorator                    ``(node) -> True`` if it turns gradients off
-``PER_BATCH``      base-class qualified-name ending                 ``(class nodes) -> method names`` the framework
-                                                                     calls once per batch (each body is one
-                                                                     training iteration); the nodes are the class
-                                                                     and its bases defined in the file
+``PER_BATCH``      base-class qualified-name ending                 ``(class nodes) -> {method: methods in order}``:
+                                                                     a method the framework calls once per batch
+                                                                     and the hooks it calls around it (their
+                                                                     bodies make one training iteration); the
+                                                                     nodes are the class and its bases of the file
 =================  ===============================================  ==============================================
 
 A few single facts the core needs are named constants of one module, re-exported below
@@ -153,14 +154,15 @@ def module_base_framework(qual: str) -> Optional[str]:
     return root if root in _FRAMEWORKS else "torch"
 
 
-def per_batch_methods(quals: list, nodes: list) -> set:
-    """The methods a framework calls once per batch, for a class whose library bases (its own and those of its
-    bases defined in the file) are ``quals`` and whose class definitions are ``nodes``."""
-    names: set = set()
+def per_batch_methods(quals: list, nodes: list) -> dict:
+    """The methods a framework calls once per batch (each with the hooks whose bodies make one iteration with
+    it, in order), for a class whose library bases (its own and those of its bases defined in the file) are
+    ``quals`` and whose class definitions are ``nodes``."""
+    methods: dict = {}
     for suffix, handler in PER_BATCH.items():
         if any(q.endswith(suffix) for q in quals):
-            names.update(handler(nodes))
-    return names
+            methods.update(handler(nodes))
+    return methods
 
 
 def grad_off_decorator(qual: str, node: Any) -> bool:

@@ -85,11 +85,15 @@ _MANUAL = re.compile(r"^[ \t]*(?:self\.)?automatic_optimization\s*(?::[^=\n]*)?=
 _EMPTY = cst.Module([])
 
 
-def _manual_optimization(nodes: list) -> tuple:
-    """``training_step`` runs once per batch with the step order the user wrote, under manual optimization."""
+_BATCH_HOOKS = ("on_train_batch_start", "training_step", "training_step_end", "on_train_batch_end")
+
+
+def _manual_optimization(nodes: list) -> dict:
+    """``training_step`` runs once per batch with the step order the user wrote, under manual optimization,
+    between the ``on_train_batch_start`` and ``on_train_batch_end`` hooks."""
     if any(_MANUAL.search(_EMPTY.code_for_node(node)) for node in nodes):
-        return ("training_step",)
-    return ()
+        return {"training_step": _BATCH_HOOKS}
+    return {}
 
 
 def _lr_schedulers(ip, recv, recv_text, method, node, args, kwargs) -> Any:
