@@ -102,8 +102,31 @@ class Interpreter:
             for base in c.bases:
                 local = by_name.get(dotted(base) or "")
                 if local is not None and local is not c:
+                    c.local_bases.append(local)
                     for name, m in local.methods.items():
                         c.methods.setdefault(name, m)
+        self._mark_per_batch(by_name)
+
+    def _mark_per_batch(self, by_name: dict) -> None:
+        """Mark the methods a framework calls once per batch (``libs.PER_BATCH``), from the library bases of a
+        class and of its bases defined in this file."""
+        if not libs.PER_BATCH:
+            return
+        for c in self.classes:
+            if not c.is_module:
+                continue
+            lineage, todo = [], [c]
+            while todo:
+                cls = todo.pop()
+                if cls in lineage:
+                    continue
+                lineage.append(cls)
+                todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
+            quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
+            for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
+                fn = c.methods.get(name)
+                if fn is not None:
+                    fn.per_batch = tuple(c.methods[m] for m in order if m in c.methods)
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
@@ -698,7 +721,7 @@ class Interpreter:
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
-            return base.cls.attrs.get(name)
+            return base.cls.attr(name)
         if isinstance(base, V.Record):
             return base.fields.get(name)
         handler = libs.attribute_handler(base)
