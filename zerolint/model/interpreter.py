@@ -273,6 +273,10 @@ class Interpreter:
                     break
         elif t is cst.ClassDef:
             self._class_body(stmt)
+            for cls in self.classes:  # a class defined again (a notebook's next cell) rebinds its name here
+                if cls.node is stmt:
+                    self.env[stmt.name.value] = cls
+                    break
         elif t is getattr(cst, "Match", None):
             self.ev(stmt.subject)
             for case in stmt.cases:

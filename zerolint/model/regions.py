@@ -172,6 +172,65 @@ def _shape_check(forward: F.Event) -> bool:
     return not loads and receiver in built  # Net(), or a factory: `def ResNet18(): return ResNet(...)`
 
 
+_EXITS = (cst.Continue, cst.Break, cst.Return, cst.Raise)
+
+
+def leaves_after(event: F.Event) -> bool:
+    """Does the event sit in a branch that then leaves the iteration (`continue`, `break`, `return`, `raise`
+    later in the same block)? `if not torch.isfinite(grad_norm): optimizer.zero_grad(); continue` skips the
+    step: what follows the branch in the loop does not run after the event."""
+    scope = event.loop.node if event.loop is not None else event.function.node
+    if not event.conditional or scope is None:
+        return False
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.blocks: list = []
+            self.found: Optional[tuple] = None
+
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            self.blocks.append(node)
+
+        def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            self.blocks.pop()
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if self.found is not None:
+                return False
+            if node is event.node and self.blocks:
+                self.found = self.blocks[-1]
+                return False
+            return super().on_visit(node)
+
+    finder = Finder()
+    scope.visit(finder)
+    block = finder.found
+    if block is None or block is getattr(scope, "body", None):
+        return False  # at the top of the loop (or function) body: not in a branch of its own
+    later = False
+    for stmt in block.body:
+        if not later:
+            later = _contains(stmt, event.node)
+            continue
+        if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, _EXITS) for s in stmt.body):
+            return True
+    return False
+
+
+def _contains(tree: cst.CSTNode, target: cst.CSTNode) -> bool:
+    class Search(cst.CSTVisitor):
+        found = False
+
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if node is target:
+                self.found = True
+            return not self.found
+
+    search = Search()
+    tree.visit(search)
+    return search.found
+
+
 def _same_model(mode_event: F.Event, forward: F.Event) -> bool:
     a, b = mode_event.data.get("module"), forward.data.get("module")
     if a is not None and b is not None:

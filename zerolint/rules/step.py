@@ -110,7 +110,7 @@ class ZeroGradAfterBackward(Rule):
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
                 if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
-                        and (owner and next_step.event.data.get("optimizer") == owner
+                        and not regions.leaves_after(clear) and (owner and next_step.event.data.get("optimizer") == owner
                              or _module_clear_of(clear, next_step.event)):
                     yield Report(clear.node, (
                         f"`{source(clear.node)}` runs after loss.backward() and before "
