@@ -102,8 +102,31 @@ class Interpreter:
             for base in c.bases:
                 local = by_name.get(dotted(base) or "")
                 if local is not None and local is not c:
+                    c.local_bases.append(local)
                     for name, m in local.methods.items():
                         c.methods.setdefault(name, m)
+        self._mark_per_batch(by_name)
+
+    def _mark_per_batch(self, by_name: dict) -> None:
+        """Mark the methods a framework calls once per batch (``libs.PER_BATCH``), from the library bases of a
+        class and of its bases defined in this file."""
+        if not libs.PER_BATCH:
+            return
+        for c in self.classes:
+            if not c.is_module:
+                continue
+            lineage, todo = [], [c]
+            while todo:
+                cls = todo.pop()
+                if cls in lineage:
+                    continue
+                lineage.append(cls)
+                todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
+            quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
+            for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
+                fn = c.methods.get(name)
+                if fn is not None:
+                    fn.per_batch = tuple(c.methods[m] for m in order if m in c.methods)
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
@@ -166,8 +189,9 @@ class Interpreter:
                 value = candidates[0] if candidates and all(V.same_value(c, candidates[0]) for c in candidates) else None
             else:
                 value = None
-            if value is None and param.default is not None and (args is not None or not sites):
-                value = self.quiet_eval(param.default)
+            passed = args is not None and (name in (kwargs or {}) or i < len(args))
+            if value is None and param.default is not None and (not passed if args is not None else not sites):
+                value = self.quiet_eval(param.default)  # an argument passed with an unknown value stays unknown
             if isinstance(value, V.Loader) and value.role is None:
                 value = V.Loader(value.dataset, role_of_name(name), value.node, batch=value.batch)
             env[name] = value
@@ -249,6 +273,10 @@ class Interpreter:
                     break
         elif t is cst.ClassDef:
             self._class_body(stmt)
+            for cls in self.classes:  # a class defined again (a notebook's next cell) rebinds its name here
+                if cls.node is stmt:
+                    self.env[stmt.name.value] = cls
+                    break
         elif t is getattr(cst, "Match", None):
             self.ev(stmt.subject)
             for case in stmt.cases:
@@ -697,7 +725,7 @@ class Interpreter:
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
-            return base.cls.attrs.get(name)
+            return base.cls.attr(name)
         if isinstance(base, V.Record):
             return base.fields.get(name)
         handler = libs.attribute_handler(base)

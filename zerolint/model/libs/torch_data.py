@@ -37,6 +37,8 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     indices = _subset_indices(keywords.get("sampler")) or _subset_indices(dataset_node, 1)
     if indices is not None:  # K-fold / a split by index lists: the indices decide which part is read
         dataset_role = role_of_name(dotted(indices))
+    elif isinstance(kwargs.get("sampler"), V.Sampler):  # sampler=valid_sampler, built from valid_idx before
+        dataset_role = kwargs["sampler"].role
     shuffled: Optional[bool] = False
     if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
         shuffled = True
@@ -124,6 +126,12 @@ def _subset_indices(node: Optional[cst.BaseExpression], index: int = 0) -> Optio
     return arg_node(node, "indices", index)
 
 
+def _subset_sampler(ip, qual, node, args, kwargs) -> Any:
+    """``SubsetRandomSampler(valid_idx)`` bound to a name: the loader given it reads that split."""
+    indices = _subset_indices(node)
+    return V.Sampler(role_of_name(dotted(indices)) if indices is not None else None)
+
+
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     name = qual.rsplit(".", 1)[-1]
     batch_first = bool_kw(node, "batch_first") or False
@@ -154,6 +162,8 @@ def _encode_text(ip, recv, recv_text, method, node, args, kwargs) -> Any:
 CALLS = {
     **dict.fromkeys(("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"), _tensor_dataset),
     **dict.fromkeys(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"), _data_loader),
+    **dict.fromkeys(("torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"),
+                    _subset_sampler),
 }
 PREFIXES = {"torch.nn.utils.rnn": _rnn_utils}
 SUFFIXES = dict.fromkeys(("Dataset", "Data"), _named_dataset)

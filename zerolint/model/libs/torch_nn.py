@@ -118,6 +118,8 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
         info.has_dropout_or_bn = False
     if name != "Sequential" or not items or len(modules) != len(items):
         return info
+    first = next((m.name for m in modules if m.name not in V.RESHAPE_LAYERS), None)
+    info.normalizes_input = first in V.INPUT_NORM_LAYERS if first is not None else None
     units = None
     output = None
     for m in modules:
