@@ -961,7 +961,7 @@ def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
         columns = zip(*(i.items for i in seq.items))
         return V.Seq(tuple(V.PerItem("seq", f"the items of `{name or 'the list'}` differ in length")
                            if all(isinstance(c, V.Seq) for c in col) and len({len(c.items) for c in col}) > 1
-                           else None for col in columns))
+                           else V.PerItem("element", "") for col in columns))
     return V.PerItem(_named_kind(name), f"`{name}[...]` differs from item to item") if name else None
 
 

@@ -85,7 +85,8 @@ class BCEOnLogits(Rule):
                    "torch.sigmoid before the loss")
             yield Report(event.node, (
                 f"{loss.label} is fed raw logits: {producer(inp)} ends in {LOGITS}, so the loss sees "
-                f"values outside [0, 1] and training stalls or fails. Instead, {fix}."), group=same_bug(event, loss, inp))
+                f"values outside [0, 1] and training stalls or fails. Instead, {fix}."),
+                group=same_bug(event, loss, inp))
 
 
 @register
@@ -216,7 +217,8 @@ class NLLWithoutLogSoftmax(Rule):
             yield Report(event.node, (
                 f"{loss.label} expects log-probabilities but gets {what} from {producer(inp)}: the "
                 "loss is unbounded below (or has the wrong gradients) and accuracy does not improve. "
-                "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."), group=same_bug(event, loss, inp))
+                "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."),
+                group=same_bug(event, loss, inp))
 
 
 @register

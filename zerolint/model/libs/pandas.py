@@ -62,8 +62,9 @@ def _method(ip, recv: V.Frame, recv_text, method, node, args, kwargs) -> Any:
     return None
 
 
-CALLS = {f"pandas.{name}": _read for name in ("read_csv", "read_table", "read_parquet", "read_excel", "read_json",
-                                                "read_feather", "read_pickle", "DataFrame")}
+_READERS = ("read_csv", "read_table", "read_parquet", "read_excel", "read_json", "read_feather", "read_pickle",
+            "DataFrame")
+CALLS = {f"pandas.{name}": _read for name in _READERS}
 SUBSCRIPTS = {V.Frame: _item}
 ATTRIBUTES = {V.Frame: _attribute}
 RECEIVERS = {V.Frame: _method}

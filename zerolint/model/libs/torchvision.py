@@ -71,7 +71,8 @@ def _dataset_attribute(ip, base: V.Dataset, name: str) -> Any:
         return V.Tensor(dtype="int", value_range=(0, 255))
     if name in ("targets", "train_labels", "test_labels", "labels"):
         rng = (0, base.num_classes - 1) if base.num_classes else None
-        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, value_range=rng, num_classes=base.num_classes)
+        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, value_range=rng,
+                        num_classes=base.num_classes)
     return None
 
 
