@@ -220,8 +220,8 @@ class FunctionFacts:
     binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
     interpreted: bool = False
     # A method a framework calls once per batch (libs.PER_BATCH: Lightning's training_step under manual
-    # optimization): with no loop of this file around it, the bodies of these methods (itself and the hooks
-    # the framework calls around it, in order) are one training iteration. Empty: not such a method.
+    # optimization) or a hook it calls around it: with no loop of this file around them, the bodies of these
+    # methods (the hooks and the method, in order) are one training iteration. Empty: neither.
     per_batch: tuple = ()
 
     @property

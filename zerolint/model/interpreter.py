@@ -124,9 +124,10 @@ class Interpreter:
                 todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
             quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
             for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
-                fn = c.methods.get(name)
-                if fn is not None:
-                    fn.per_batch = tuple(c.methods[m] for m in order if m in c.methods)
+                if name in c.methods:
+                    hooks = tuple(c.methods[m] for m in order if m in c.methods)
+                    for fn in hooks:  # a step in a hook runs in the same iteration as the method
+                        fn.per_batch = hooks
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:

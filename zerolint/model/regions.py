@@ -42,7 +42,7 @@ def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
         yield per_batch_iteration(event.function)
 
 
-_PER_BATCH_MEMO: dict = {}  # id(fn) -> (fn, event count, the expanded iteration)
+_PER_BATCH_MEMO: dict = {}  # id(fn.per_batch) -> (fn.per_batch, event count, the expanded iteration)
 
 
 def clear_memo() -> None:
@@ -56,10 +56,10 @@ def per_batch_iteration(fn: F.FunctionFacts) -> list:
     if len(parts) == 1:
         return F.expand(parts[0].events)
     size = sum(len(m.events) for m in parts)
-    entry = _PER_BATCH_MEMO.get(id(fn))
-    if entry is None or entry[0] is not fn or entry[1] != size:
-        entry = (fn, size, [item for m in parts for item in F.expand(m.events)])
-        _PER_BATCH_MEMO[id(fn)] = entry
+    entry = _PER_BATCH_MEMO.get(id(fn.per_batch))
+    if entry is None or entry[0] is not fn.per_batch or entry[1] != size:
+        entry = (fn.per_batch, size, [item for m in parts for item in F.expand(m.events)])
+        _PER_BATCH_MEMO[id(fn.per_batch)] = entry
     return entry[2]
 
 

@@ -166,9 +166,11 @@ class MissingBackwardOrStep(Rule):
 def _per_batch_backward_without_step(model: SemanticModel) -> Iterable[Report]:
     """A method the framework calls once per batch (Lightning's manual training_step) that backpropagates
     while no method of its class ever steps an optimizer."""
+    seen: set = set()
     for fn in model.functions:
-        if not fn.per_batch or fn.call_sites:
+        if not fn.per_batch or fn.call_sites or id(fn.per_batch) in seen:
             continue
+        seen.add(id(fn.per_batch))
         events = regions.per_batch_iteration(fn)
         backward = next((i for i in events if i.kind == F.BACKWARD and not i.grad_off
                          and not i.event.data.get("manual")), None)
