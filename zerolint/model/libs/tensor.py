@@ -341,9 +341,11 @@ def tensor_method(ip, t: V.Tensor, recv_text, method: str, node: cst.Call, args:
 
 
 def backward(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), self.manual_backward(loss)."""
+    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), fabric.backward(loss),
+    self.manual_backward(loss)."""
     receiver = recv_text if not node.args or method == "backward" and recv_text and not (
-        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text) \
+        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text
+        or "fabric" in recv_text) \
         else dotted(node.args[0].value)
     ip.emit(F.BACKWARD, node, receiver=receiver)
     return None
