@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model import SemanticModel, facts as F, regions, values as V
+from ..model.libs import torch_optim
 from . import Report, Rule, register, source
 
 
@@ -109,7 +110,7 @@ class ZeroGradAfterBackward(Rule):
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
                 if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
-                        and (owner and next_step.event.data.get("optimizer") == owner
+                        and not regions.leaves_after(clear) and (owner and next_step.event.data.get("optimizer") == owner
                              or _module_clear_of(clear, next_step.event)):
                     yield Report(clear.node, (
                         f"`{source(clear.node)}` runs after loss.backward() and before "
@@ -299,7 +300,9 @@ class ImplausibleLearningRate(Rule):
     code = "ZL209"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        driven_by_hand = any(True for _ in model.events(F.LR_SET))
+        driven_by_hand = any(True for _ in model.events(F.LR_SET)) or any(
+            (model.imports.resolve(base) or "").startswith(torch_optim.SCHEDULER_PACKAGE + ".")
+            for cls in model.classes for base in cls.bases)  # a scheduler of its own computes the lr
         # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct.
         summed = any(e.data["loss"].reduction == "sum" for e in model.events(F.LOSS)
                      if isinstance(e.data.get("loss"), V.Loss))
