@@ -103,8 +103,8 @@ class Lit(Base):
     ("    automatic_optimization = False\n", True),
     ("    automatic_optimization: bool = False\n", True),
     ("    def __init__(self):\n        super().__init__()\n        self.automatic_optimization = False\n", True),
-    ("    @property\n    def automatic_optimization(self) -> bool:\n        \"\"\"Manual.\"\"\"\n        return False\n",
-     True),
+    ("    @property\n    def automatic_optimization(self) -> bool:\n"
+     "        \"\"\"Manual.\"\"\"\n        return False\n", True),
     ("    def helper(self, loss):\n        self.manual_backward(loss)\n", True),
     ("    # self.automatic_optimization = False\n", False),
     ("    automatic_optimization = True\n", False),
