@@ -113,7 +113,7 @@ class Interpreter:
         if not libs.PER_BATCH:
             return
         for c in self.classes:
-            if not c.is_module:
+            if not c.bases:
                 continue
             lineage, todo = [], [c]
             while todo:

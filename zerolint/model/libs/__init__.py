@@ -156,11 +156,14 @@ def module_base_framework(qual: str) -> Optional[str]:
 
 def per_batch_methods(quals: list, nodes: list) -> dict:
     """The methods a framework calls once per batch (each with the hooks whose bodies make one iteration with
-    it, in order), for a class whose library bases (its own and those of its bases defined in the file) are
+    it, in order), for a class whose imported bases (its own and those of its bases defined in the file) are
     ``quals`` and whose class definitions are ``nodes``."""
     methods: dict = {}
+    # a base imported from a module we cannot see (the project's own `BaseLitModule`) may be the framework's:
+    # the handler then judges from the class's own code
+    unseen = any(q and module_base_framework(q) is None for q in quals)
     for suffix, handler in PER_BATCH.items():
-        if any(q.endswith(suffix) for q in quals):
+        if unseen or any(q.endswith(suffix) for q in quals):
             methods.update(handler(nodes))
     return methods
 
