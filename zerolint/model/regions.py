@@ -13,6 +13,7 @@ from typing import Iterator, Optional
 from . import facts as F
 from . import values as V
 from .naming import role_of_name, tokens
+from .reach import reaches as graph_reaches
 
 _TRAINING_KINDS = (F.BACKWARD, F.STEP)
 
@@ -35,6 +36,14 @@ def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
         return
     for site in event.function.call_sites:
         yield from iterations(site.event, depth - 1)
+
+
+def reaches(backward: F.Event, step: F.Event) -> Optional[bool]:
+    """Does this backward() reach the parameters of the optimizer stepped by ``step``? None: cannot tell
+    (unknown reach or ownership; torch.autograd.grad fills no .grad at all)."""
+    if backward.data.get("manual"):
+        return None
+    return graph_reaches(backward.data.get("reach"), step.data.get("params"))
 
 
 def is_grad_off(event: F.Event, depth: int = 4) -> bool:
