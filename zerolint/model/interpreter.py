@@ -210,9 +210,10 @@ class Interpreter:
 
     def quiet_peek(self, node: cst.BaseExpression) -> Any:
         """The value of a name or a dotted attribute, evaluating nothing else (None: not that simple)."""
-        if isinstance(node, cst.Name):
+        t = type(node)
+        if t is cst.Name:
             return self.lookup(node.value)
-        if isinstance(node, cst.Attribute) and self.imports.resolve(node) is None:
+        if t is cst.Attribute and self.imports.resolve(node) is None:
             base = self.quiet_peek(node.value)
             if isinstance(base, V.Instance):
                 return base.cls.attrs.get(node.attr.value)
@@ -351,6 +352,8 @@ class Interpreter:
         """After ``if``/``else``: a size that depends on the item on one path but not on the other (pad
         the short ones, cut the long ones) is not known to vary."""
         for name, value in list(self.env.items()):
+            if name[:1] == "\x00":
+                continue  # the reach of a name (reach.py), not a value
             body = after_body.get(name)
             other = value if has_else and value is not body else before.get(name)
             if (V.varies(body) is None) != (V.varies(other) is None):

@@ -96,33 +96,33 @@ class Reach:
     def bind(self, target: cst.BaseExpression, reach: Optional[frozenset],
              value_node: Optional[cst.BaseExpression] = None) -> None:
         """Record the reach of an assignment's targets (element-wise for `a, b = x, y`)."""
-        if isinstance(target, cst.Name):
+        if type(target) is cst.Name:
             self.bind_name(target.value, reach)
             if value_node is not None and self._library_reference(value_node):
                 self.ip.env[LIBRARY + target.value] = True  # `Tensor = torch.cuda.FloatTensor`: calling it is no model
             elif LIBRARY + target.value in self.ip.env:
                 del self.ip.env[LIBRARY + target.value]
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            parts = value_node.elements if isinstance(value_node, (cst.Tuple, cst.List)) and \
+        elif type(target) in (cst.Tuple, cst.List):
+            parts = value_node.elements if type(value_node) in (cst.Tuple, cst.List) and \
                 len(value_node.elements) == len(target.elements) and \
-                not any(isinstance(e, cst.StarredElement) for e in value_node.elements) else None
-            items = self.items.get(id(value_node)) if isinstance(value_node, cst.Call) else None
+                not any(type(e) is cst.StarredElement for e in value_node.elements) else None
+            items = self.items.get(id(value_node)) if type(value_node) is cst.Call else None
             if items is not None and len(items) != len(target.elements):
                 items = None
             for i, element in enumerate(target.elements):
                 inner = element.value
                 if parts is not None:
                     self.bind(inner, self.of(parts[i].value), parts[i].value)
-                elif items is not None and not isinstance(element, cst.StarredElement):
+                elif items is not None and type(element) is not cst.StarredElement:
                     self.bind(inner, items[i])  # a, b = helper(...) that returns (a, b)
                 else:
                     self.bind(inner, reach)
-        elif isinstance(target, cst.Attribute):
+        elif type(target) is cst.Attribute:
             cls = _local_class(self.ip.quiet_peek(target.value))
             if cls is not None:  # methods run in no known order: self.<name> holds what any store put there
                 key = (id(cls), target.attr.value)
                 self.attrs[key] = join(self.attrs[key], reach) if key in self.attrs else reach
-        elif isinstance(target, cst.Subscript):
+        elif type(target) is cst.Subscript:
             self.mutate(target.value, reach)  # losses[i] = ...
 
     def iterated(self, e: cst.BaseExpression) -> Optional[frozenset]:
@@ -132,16 +132,16 @@ class Reach:
         return EMPTY if reach is None and self._passed_in(e) else reach
 
     def _passed_in(self, e: cst.BaseExpression) -> bool:
-        if isinstance(e, cst.Name):
+        if type(e) is cst.Name:
             return self._lookup_key(REACH + e.value, _MISSING) is _MISSING
-        if isinstance(e, cst.Attribute):
+        if type(e) is cst.Attribute:
             cls = _local_class(self.ip.quiet_peek(e.value))
             if cls is not None:
                 return (id(cls), e.attr.value) not in self.attrs
             return self._passed_in(e.value)
-        if isinstance(e, cst.Call) and e.args and (
-                isinstance(e.func, cst.Name) and e.func.value in _BUILTINS_JOIN
-                or isinstance(e.func, (cst.Name, cst.Attribute)) and self.ip.imports.resolve(e.func) is not None):
+        if type(e) is cst.Call and e.args and (
+                type(e.func) is cst.Name and e.func.value in _BUILTINS_JOIN
+                or type(e.func) in (cst.Name, cst.Attribute) and self.ip.imports.resolve(e.func) is not None):
             return all(self.of(a.value) is not None or self._passed_in(a.value) for a in e.args)  # enumerate(loader)
         return False
 
@@ -149,21 +149,21 @@ class Reach:
         """``xs.append(v)``, ``xs[i] = v``: what the container holds now reaches what ``v`` reaches too."""
         if reach is not None and not reach:
             return
-        while isinstance(recv, cst.Subscript):
+        while type(recv) is cst.Subscript:
             recv = recv.value
-        if isinstance(recv, cst.Name):
+        if type(recv) is cst.Name:
             if not isinstance(self.ip.lookup(recv.value), _GRAPHLESS):
                 self.bind_name(recv.value, join(self.name(recv.value), reach))
-        elif isinstance(recv, cst.Attribute):
+        elif type(recv) is cst.Attribute:
             cls = _local_class(self.ip.quiet_peek(recv.value))
             if cls is not None:
                 key = (id(cls), recv.attr.value)
                 self.attrs[key] = join(self.attrs[key], reach) if key in self.attrs else None
 
     def _library_reference(self, node: cst.BaseExpression) -> bool:
-        if isinstance(node, cst.IfExp):
+        if type(node) is cst.IfExp:
             return self._library_reference(node.body) and self._library_reference(node.orelse)
-        return isinstance(node, (cst.Name, cst.Attribute)) and self.ip.imports.resolve(node) is not None
+        return type(node) in (cst.Name, cst.Attribute) and self.ip.imports.resolve(node) is not None
 
     def _attribute(self, e: cst.Attribute) -> Optional[frozenset]:
         ip = self.ip
@@ -196,9 +196,9 @@ class Reach:
         if recorded is not self:
             return recorded  # a local function or method: what it returned
         func = e.func
-        if isinstance(func, (cst.Name, cst.Attribute)) and ip.imports.resolve(func) is not None:
+        if type(func) in (cst.Name, cst.Attribute) and ip.imports.resolve(func) is not None:
             return args  # a library function: differentiable in its arguments
-        if isinstance(func, cst.Attribute):
+        if type(func) is cst.Attribute:
             method = func.attr.value
             if method in libs.GRAPH_CUTS:
                 return EMPTY
@@ -230,9 +230,9 @@ class Reach:
             return join(module_tree(ip.module_info(callee.cls)), args)  # self(x) in a LightningModule
         if isinstance(callee, (V.Loss, ClassFacts, V.Instance)):
             return args
-        if isinstance(func, cst.Name) and self._lookup_key(LIBRARY + func.value):
+        if type(func) is cst.Name and self._lookup_key(LIBRARY + func.value):
             return args  # an alias of a library name
-        if callee is None and isinstance(func, cst.Name) and func.value not in ip.env:
+        if callee is None and type(func) is cst.Name and func.value not in ip.env:
             if func.value in _BUILTINS_CUT:
                 return EMPTY
             if func.value in _BUILTINS_JOIN:
@@ -254,7 +254,7 @@ class Reach:
                  cst.FormattedString, cst.Ellipsis, cst.Lambda, cst.Comparison):
             return EMPTY
         if t is cst.UnaryOperation:
-            return EMPTY if isinstance(e.operator, cst.Not) else self.of(e.expression)
+            return EMPTY if type(e.operator) is cst.Not else self.of(e.expression)
         if t is cst.BinaryOperation:
             return join(self.of(e.left), self.of(e.right))
         if t is cst.BooleanOperation:
@@ -266,7 +266,7 @@ class Reach:
         if t is cst.Subscript:
             parts = [self.of(e.value)]
             for el in e.slice:
-                if isinstance(el.slice, cst.Index):
+                if type(el.slice) is cst.Index:
                     parts.append(self.of(el.slice.value))
             return join(*parts)
         if t is cst.IfExp:
@@ -294,7 +294,7 @@ class Reach:
                 parts.append(it)
                 self.bind(comp.target, it)
                 comp = comp.inner_for_in
-            if isinstance(e, cst.DictComp):
+            if type(e) is cst.DictComp:
                 parts += [self.of(e.key), self.of(e.value)]
             else:
                 parts.append(self.of(e.elt))
@@ -316,7 +316,7 @@ def _local_class(value: Any) -> Any:
 
 def _via(ip: Any, node: cst.BaseExpression) -> Any:
     """(class, attribute) of ``self.actor`` / ``agent.critic`` when the base is a local class."""
-    if not isinstance(node, cst.Attribute):
+    if type(node) is not cst.Attribute:
         return None
     base = ip.quiet_peek(node.value)
     cls = base.cls if isinstance(base, V.Instance) else getattr(getattr(base, "info", None), "cls", None)
@@ -324,8 +324,8 @@ def _via(ip: Any, node: cst.BaseExpression) -> Any:
 
 
 def _target_names(target: cst.BaseExpression) -> list:
-    if isinstance(target, cst.Name):
+    if type(target) is cst.Name:
         return [target]
-    if isinstance(target, (cst.Tuple, cst.List)):
+    if type(target) in (cst.Tuple, cst.List):
         return [n for el in target.elements for n in _target_names(el.value)]
     return []
