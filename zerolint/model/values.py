@@ -68,6 +68,9 @@ class ModuleInfo:
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
     compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
     internal_loss: Optional[str] = None  # loss family a library model computes itself (transformers *For* heads)
+    # Its first layer standardizes what comes in (BatchNormalization/LayerNormalization before any Dense/conv):
+    # True; False once another layer came first; None while only reshaping/dropout layers were added.
+    normalizes_input: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Loss:
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
     reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
+    log_target: Optional[bool] = False  # KLDivLoss/kl_div: the target is given as log-probabilities (None: unknown)
 
     @property
     def family(self) -> Optional[str]:
@@ -169,6 +173,13 @@ class Dataset:
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
     synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A sampler over an index list (``SubsetRandomSampler(valid_idx)``): the split its indices' name says."""
+
+    role: Optional[str] = None  # "train" or "eval"
 
 
 @dataclass(frozen=True)
@@ -289,6 +300,23 @@ class Tokenizer:
     """A Hugging Face tokenizer (``AutoTokenizer.from_pretrained``)."""
 
     qualname: str
+
+
+@dataclass(frozen=True)
+class KerasData:
+    """What Keras ``fit`` can read batches from: a ``tf.data.Dataset``, an image/text dataset read from a
+    directory, an ``ImageDataGenerator`` iterator. ``items``: what one element holds, ``(x, y)`` where known
+    (each may be None); None: unknown. ``generator``: an ``ImageDataGenerator`` (no data until ``flow``)."""
+
+    items: Optional[tuple] = None
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An sklearn label transformer (``LabelEncoder()``, ``OneHotEncoder()``), by its class name."""
+
+    name: str
 
 
 def varies(value: Any, depth: int = 0) -> Optional[str]:
@@ -432,6 +460,13 @@ CLASSIFICATION_DATASETS = {
     "OxfordIIITPet", "StanfordCars", "GTSRB", "USPS", "SEMEION", "Omniglot", "DTD", "EuroSAT",
     "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
 }
+
+# Layers that standardize their input with statistics of the data (first in a model: the inputs are scaled).
+INPUT_NORM_LAYERS = {"BatchNormalization", "LayerNormalization", "Normalization", "BatchNorm1d", "BatchNorm2d",
+                     "BatchNorm3d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm"}
+# Layers that only reshape or drop units: what comes after them still sees the raw input's scale.
+RESHAPE_LAYERS = {"Flatten", "Reshape", "InputLayer", "Permute", "Unflatten", "Dropout", "AlphaDropout",
+                  "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Identity"}
 
 # Tokens in names that say a loader/loop/function is for evaluation.
 #: Routines that run the model on a whole data set, and those that predict for given inputs.
