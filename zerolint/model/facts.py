@@ -49,6 +49,9 @@ class NoData(TypedDict):
 class BackwardData(TypedDict, total=False):
     receiver: Optional[str]  # the loss (``loss.backward()``) or the argument of ``accelerator.backward(loss)``
     manual: bool  # torch.autograd.grad (True) / torch.autograd.backward (False)
+    # The modules (values.module_key, with their submodules) whose parameters the loss's graph reaches
+    # (model/reach.py); None: unknown, it could reach any.
+    reach: Optional[frozenset]
 
 
 class _StepData(TypedDict):
@@ -60,6 +63,7 @@ class _StepData(TypedDict):
 class StepData(_StepData, total=False):
     owns: Optional[frozenset]  # values.Optimizer.owns of the stepped optimizer (None or absent: unknown)
     texts: tuple  # values.Optimizer.owner_texts
+    params: Optional[frozenset]  # values.Optimizer.params: owned modules with their submodules (None: unknown)
 
 
 class ZeroGradData(TypedDict, total=False):
@@ -88,6 +92,7 @@ class _LossData(TypedDict):
 class LossData(_LossData, total=False):
     data_node: cst.CSTNode  # Keras: the fit()/train_on_batch() call that supplies the target
     fit_input: Any
+    reach: Optional[frozenset]  # a summed loss (reduction="sum"): the modules its graph reaches (model/reach.py)
 
 
 class ModeData(TypedDict):
@@ -203,6 +208,7 @@ class CallSite:
     event: Event
     args: list  # positional values
     kwargs: dict
+    arg_reach: Optional[tuple] = None  # (positional, keyword) reaches of the arguments (model/reach.py); None: unknown
 
 
 @dataclass(eq=False)

@@ -19,6 +19,7 @@ from . import values as V
 from .libs.tensor import SYNTHETIC_FACTORIES
 from .names import dotted
 from .naming import role_of_name, tokens
+from .reach import reaches as graph_reaches
 
 _TRAINING_KINDS = (F.BACKWARD, F.STEP)
 
@@ -66,6 +67,14 @@ def per_batch_iteration(fn: F.FunctionFacts) -> list:
         entry = (fn.per_batch, size, [item for m in parts for item in F.expand(m.events)])
         _PER_BATCH_MEMO[id(fn.per_batch)] = entry
     return entry[2]
+
+
+def reaches(backward: F.Event, step: F.Event) -> Optional[bool]:
+    """Does this backward() reach the parameters of the optimizer stepped by ``step``? None: cannot tell
+    (unknown reach or ownership; torch.autograd.grad fills no .grad at all)."""
+    if backward.data.get("manual"):
+        return None
+    return graph_reaches(backward.data.get("reach"), step.data.get("params"))
 
 
 def is_grad_off(event: F.Event, depth: int = 4) -> bool:

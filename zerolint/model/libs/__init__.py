@@ -85,6 +85,8 @@ FORWARD_METHODS = torch_nn.FORWARD_METHODS  # the method of a local module class
 FORWARD_BY_NAME = torch_nn.FORWARD_BY_NAME  # packages whose import makes `model(x)` on an unknown `model` a forward
 CHAIN_METHODS = torch_nn.CHAIN_METHODS  # `model.to(device).train()`: methods that return their receiver
 CLEARED_ATTRIBUTES = tensor.CLEARED_ATTRIBUTES  # `p.grad = None` / `del p.grad`: attribute -> event kind
+GRAPH_METHODS = tensor.GRAPH_METHODS  # tensor methods whose result joins the receiver's and arguments' graphs
+GRAPH_CUTS = tensor.GRAPH_CUTS  # `.detach()`, `.item()`, `.data`: what holds no autograd graph (model/reach.py)
 RECORD_CLASSES = stdlib.RECORD_CLASSES  # decorators/bases that make a class's annotated fields its constructor
 KEY_STORES = torch_optim.KEY_STORES  # `group["lr"] = ...`: subscript key -> event kind
 is_manual_update = tensor.mentions_grad  # `p -= lr * p.grad`: an expression that updates parameters by hand
