@@ -1050,8 +1050,9 @@ def _items_reach(returned: list) -> Optional[tuple]:
 
 
 def _batched(item: Any) -> Any:
-    if isinstance(item, V.Tensor) and item.shape is not None:
-        return item.but(shape=(None,) + item.shape)
+    """A sample stacked by the default collate: one more leading dimension, the batch (``V.BATCH_MAJOR``)."""
+    if isinstance(item, V.Tensor):
+        return item.but(shape=(None,) + item.shape if item.shape is not None else None, dim_names=V.BATCH_MAJOR)
     return item
 def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
     """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""
@@ -1128,8 +1129,10 @@ def _element_of(value: Any) -> Any:
         if ds.items is not None:
             return V.Seq(ds.items) if len(ds.items) != 1 else ds.items[0]
         if ds.yields_class_indices:
+            rng = (0, ds.num_classes - 1) if ds.num_classes else None
             return V.Seq((V.Tensor(dtype="float", origin=value.node),
-                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))
+                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node, value_range=rng,
+                                   num_classes=ds.num_classes)))
         return None
     if isinstance(value, V.Seq) and value.items:
         first = value.items[0]

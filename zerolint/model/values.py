@@ -50,6 +50,11 @@ class Tensor:
         return replace(self, **changes)
 
 
+# ``Tensor.dim_names`` of a DataLoader batch: dim 0 is the batch, the rest is not named (for a sequence batch
+# reaching an RNN: (batch, seq, features)).
+BATCH_MAJOR = ("batch",)
+
+
 @dataclass
 class ModuleInfo:
     """An nn.Module: a layer, a Sequential, a class defined in the file, or a known library model."""
@@ -173,6 +178,7 @@ class Dataset:
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
     synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
+    num_classes: Optional[int] = None  # a classification dataset whose class count is known (MNIST: 10)
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,22 @@ class ListOf:
     """A list of unknown length whose elements all hold ``element`` (a comprehension, a batch of samples)."""
 
     element: Any
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A pandas DataFrame (``column`` None) or one of its columns (``df["label"]``, ``column`` its key); ``dtype``
+    "float"/"int" after ``astype``, None when not known."""
+
+    column: Optional[str] = None
+    dtype: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VideoReader:
+    """A video opened for reading (``cv2.VideoCapture``, ``decord.VideoReader``): its frames are uint8 pixels."""
+
+    qualname: str
 
 
 @dataclass(frozen=True)
@@ -461,6 +483,11 @@ CLASSIFICATION_DATASETS = {
     "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
 }
 
+# Class counts of the torchvision datasets that have a fixed number of classes.
+CLASS_COUNTS = {"MNIST": 10, "FashionMNIST": 10, "KMNIST": 10, "QMNIST": 10, "CIFAR10": 10, "CIFAR100": 100,
+                "SVHN": 10, "STL10": 10, "USPS": 10, "SEMEION": 10, "Food101": 101, "Flowers102": 102,
+                "OxfordIIITPet": 37, "StanfordCars": 196, "GTSRB": 43, "DTD": 47, "EuroSAT": 10, "FER2013": 7,
+                "Country211": 211, "Caltech101": 101, "Imagenette": 10, "ImageNet": 1000}
 # Layers that standardize their input with statistics of the data (first in a model: the inputs are scaled).
 INPUT_NORM_LAYERS = {"BatchNormalization", "LayerNormalization", "Normalization", "BatchNorm1d", "BatchNorm2d",
                      "BatchNorm3d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm"}

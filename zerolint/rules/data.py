@@ -148,6 +148,8 @@ _BATCH_WORDS = {"batch", "batch_size", "bs", "n_batch", "num_samples", "n"}
 
 
 def _layout(names: tuple) -> str | None:
+    if names == V.BATCH_MAJOR:  # a DataLoader batch as it comes: (batch, seq, features)
+        return "batch-first"
     if len(names) != 3:
         return None
     first, second = (n.rsplit(".", 1)[-1].lower() for n in names[:2])
@@ -173,7 +175,8 @@ class RNNBatchFirstMismatch(Rule):
             if batch_first is None or layout is None:
                 continue
             if batch_first and layout == "time-first" or not batch_first and layout == "batch-first":
-                built = ", ".join(n or "?" for n in inp.dim_names)
+                built = ", ".join(n or "?" for n in inp.dim_names) if inp.dim_names != V.BATCH_MAJOR else \
+                    "batch, seq, features: a DataLoader batch"
                 expected = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
                 yield Report(event.node, (
                     f"the input is built as ({built}) but the RNN was created with batch_first="

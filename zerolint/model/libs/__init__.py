@@ -42,11 +42,11 @@ from typing import Any, Callable, Optional
 
 from .. import values as V
 from ..util import PASS  # noqa: F401 - a METHODS handler's "not mine": the receiver's table decides
-from . import (audio, hf, keras, lightning, numpy_sklearn, pil, stdlib, tensor, timm, torch_data, torch_nn,
-               torch_optim, torchvision)
+from . import (audio, hf, keras, lightning, numpy_sklearn, pandas, pil, stdlib, tensor, timm, torch_data, torch_nn,
+               torch_optim, torchvision, video)
 
 LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, timm, audio, lightning, hf, keras, numpy_sklearn,
-             pil, stdlib)
+             pil, stdlib, pandas, video)
 _TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
            "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS", "PER_BATCH")
 

@@ -142,6 +142,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         kind = args[0].kind if isinstance(args[0], V.Scalar) else "int" if isinstance(args[0].value, int) else "float"
         rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else None
         return V.Tensor(dtype=dtype_of_args(ip, node) or kind, shape=(), value_range=rng, origin=node)  # a 0-d tensor
+    if name != "stack" and args and isinstance(args[0], V.Frame):  # torch.tensor(df["label"]): one value per row
+        frame = args[0]
+        args = [V.Tensor(dtype=frame.dtype, shape=(None,) if frame.column is not None else (None, None))] + args[1:]
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
@@ -153,6 +156,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         return None
     if node.args:  # stack / tensor / as_tensor / LongTensor / FloatTensor over sequences
         ip.emit(F.STACK, node, seq=seq, function=name)
+    if name == "stack" and isinstance(seq, V.ListOf) and isinstance(seq.element, V.Tensor) \
+            and seq.element.value_range == BYTE_RANGE:
+        return byte_tensor(node)  # a stack of uint8 frames
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
         shape = (len(seq.items),) + first.shape if first.shape is not None and all(
@@ -169,6 +175,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
             return V.Tensor(dtype="float", shape=nested_shape(seq), origin=node,
                             value_range=(min(flat), max(flat)) if flat else None,
                             continuous=not all(float(v).is_integer() for v in flat))
+    if seq is None and name != "stack":  # a tensor of data not known here: only its dtype, where given
+        return V.Tensor(dtype=dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name),
+                        origin=node)
     return None
 
 
@@ -258,6 +267,10 @@ def _layout_after(names: Optional[tuple], method: str, node: cst.Call) -> Option
     order = [int(v.value) for v in positional if isinstance(v, cst.Integer)]
     if names is None or len(order) != len(positional):
         return None
+    if names == V.BATCH_MAJOR and method in ("permute", "transpose"):  # a loader batch reordered: (batch, seq, feat)
+        if method == "permute" and len(order) != 3 or method == "transpose" and max(order, default=3) > 2:
+            return None
+        names = ("batch", "seq", "features")
     if method == "permute" and sorted(order) == list(range(len(names))):
         return tuple(names[i] for i in order)
     if method == "transpose" and len(order) == 2 and max(order) < len(names):
@@ -341,7 +354,7 @@ TENSOR_METHODS = _disjoint(
     dict.fromkeys(("sum", "mean"), _reduce),
     dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
     dict.fromkeys(("convert", "resize", "crop"), _pixels_kept),  # PIL images / arrays: the same pixel values
-    dict.fromkeys(("numpy", "to_numpy", "toarray", "todense"), _same_values),  # as an array, dense
+    dict.fromkeys(("numpy", "to_numpy", "toarray", "todense", "asnumpy"), _same_values),  # as an array, dense
 )
 
 

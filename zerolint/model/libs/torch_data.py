@@ -17,7 +17,8 @@ from ..util import PASS, arg_node, bool_kw, kw
 
 
 def _tensor_dataset(ip, qual, node, args, kwargs) -> Any:
-    items = tuple(a.but(origin=node) if isinstance(a, V.Tensor) else None for a in args)
+    items = tuple(a.but(origin=node, dim_names=a.dim_names or V.BATCH_MAJOR) if isinstance(a, V.Tensor) else None
+                  for a in args)  # what a loader over it yields: batch first
     return V.Dataset(qual, items=items)
 
 

@@ -207,6 +207,10 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
     if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.pad_input:  # padded ids -> padded vectors
         return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
                         pad_input=True, batch_first=inp.batch_first, dim_names=inp.dim_names)
+    if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.dim_names == V.BATCH_MAJOR:
+        # a loader batch of ids (batch, seq) -> vectors (batch, seq, dim)
+        return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
+                        dim_names=V.BATCH_MAJOR)
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
 
 
