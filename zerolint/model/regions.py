@@ -2,9 +2,10 @@
 
 A *training iteration* is the body of the innermost loop around a ``step()`` call, seen through
 helper calls; when the step sits in a per-batch function with no loop of its own, the iteration is
-the caller's loop around the call. An *evaluation region* is a function named for evaluation, a
-loop over an evaluation loader, or code that follows ``model.eval()``; none of them may run a
-backward pass or an optimizer step.
+the caller's loop around the call, and when no loop of this file calls a method that a framework calls
+once per batch (``FunctionFacts.per_batch``: Lightning's ``training_step``), that method's body.
+An *evaluation region* is a function named for evaluation, a loop over an evaluation loader, or
+code that follows ``model.eval()``; none of them may run a backward pass or an optimizer step.
 """
 from __future__ import annotations
 
@@ -30,16 +31,41 @@ def position(expanded: list, event: F.Event) -> int:
 def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
     """Every loop iteration the event runs in, each as an expanded, ordered list of events.
 
-    Nothing is yielded when the event is in a function that is never called from a loop here:
-    then the iteration is unknown (a framework such as Lightning may drive it).
+    Nothing is yielded when the event is in a function that is never called from a loop here and that no
+    framework calls once per batch: then the iteration is unknown.
     """
     if event.loop is not None:
         yield F.expand(event.loop.events)
         return
-    if depth == 0:
-        return
-    for site in event.function.call_sites:
-        yield from iterations(site.event, depth - 1)
+    found = False
+    if depth > 0:
+        for site in event.function.call_sites:
+            for iteration in iterations(site.event, depth - 1):
+                found = True
+                yield iteration
+    if not found and event.function.per_batch:
+        yield per_batch_iteration(event.function)
+
+
+_PER_BATCH_MEMO: dict = {}  # id(fn) -> (fn, event count, the expanded iteration)
+
+
+def clear_memo() -> None:
+    _PER_BATCH_MEMO.clear()
+
+
+def per_batch_iteration(fn: F.FunctionFacts) -> list:
+    """One iteration of a method the framework calls once per batch: the bodies of it and of the hooks the
+    framework calls around it, in order, expanded (memoised: every event of the body asks for it)."""
+    parts = [m for m in fn.per_batch if m.events]
+    if len(parts) == 1:
+        return F.expand(parts[0].events)
+    size = sum(len(m.events) for m in parts)
+    entry = _PER_BATCH_MEMO.get(id(fn))
+    if entry is None or entry[0] is not fn or entry[1] != size:
+        entry = (fn, size, [item for m in parts for item in F.expand(m.events)])
+        _PER_BATCH_MEMO[id(fn)] = entry
+    return entry[2]
 
 
 def is_grad_off(event: F.Event, depth: int = 4) -> bool:

@@ -101,6 +101,7 @@ class Loss:
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
     reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
+    log_target: Optional[bool] = False  # KLDivLoss/kl_div: the target is given as log-probabilities (None: unknown)
 
     @property
     def family(self) -> Optional[str]:
@@ -284,6 +285,23 @@ class Tokenizer:
     """A Hugging Face tokenizer (``AutoTokenizer.from_pretrained``)."""
 
     qualname: str
+
+
+@dataclass(frozen=True)
+class KerasData:
+    """What Keras ``fit`` can read batches from: a ``tf.data.Dataset``, an image/text dataset read from a
+    directory, an ``ImageDataGenerator`` iterator. ``items``: what one element holds, ``(x, y)`` where known
+    (each may be None); None: unknown. ``generator``: an ``ImageDataGenerator`` (no data until ``flow``)."""
+
+    items: Optional[tuple] = None
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An sklearn label transformer (``LabelEncoder()``, ``OneHotEncoder()``), by its class name."""
+
+    name: str
 
 
 def varies(value: Any, depth: int = 0) -> Optional[str]:

@@ -161,6 +161,27 @@ class MissingBackwardOrStep(Rule):
                         "this training loop calls backward() but never steps an optimizer: gradients are "
                         "computed and thrown away, so the weights never change. Call optimizer.step() "
                         "(and zero_grad()) in the loop."))
+        yield from _per_batch_backward_without_step(model)
+
+
+def _per_batch_backward_without_step(model: SemanticModel) -> Iterable[Report]:
+    """A method the framework calls once per batch (Lightning's manual training_step) that backpropagates
+    while no method of its class ever steps an optimizer."""
+    for fn in model.functions:
+        if not fn.per_batch or fn.call_sites:
+            continue
+        events = regions.per_batch_iteration(fn)
+        backward = next((i for i in events if i.kind == F.BACKWARD and not i.grad_off
+                         and not i.event.data.get("manual")), None)
+        if backward is None or any(i.kind in (F.STEP, F.MANUAL_UPDATE) for i in events):
+            continue
+        methods = fn.cls.methods.values() if fn.cls is not None else ()
+        if any(i.kind in (F.STEP, F.MANUAL_UPDATE) for m in methods for i in F.expand(m.events)):
+            continue
+        yield Report(backward.event.node, (
+            f"`{fn.name}` backpropagates (`{source(backward.event.node)}`) but no optimizer is ever stepped: "
+            "under manual optimization the gradients are computed and thrown away, so the weights never "
+            "change. Call `opt.step()` (and `opt.zero_grad()`) after the backward."))
 
 
 def _creates_optimizer(fn: F.FunctionFacts, depth: int = 3) -> bool:

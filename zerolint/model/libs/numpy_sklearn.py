@@ -46,6 +46,26 @@ def _bunch_attribute(ip, base: V.Bunch, name: str) -> Any:
     return base.data if name == "data" else base.target if name == "target" else None
 
 
+def _encoder(ip, qual, node, args, kwargs) -> Any:
+    return V.Encoder(qual.rsplit(".", 1)[-1])
+
+
+def _encoder_method(ip, enc: V.Encoder, recv_text, method, node, args, kwargs) -> Any:
+    """LabelEncoder().fit_transform(y): class indices; OneHotEncoder().fit_transform(y): one-hot rows."""
+    if method == "fit":
+        return enc
+    if method not in ("fit_transform", "transform"):
+        return None
+    if enc.name == "LabelEncoder":
+        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
+    return V.Tensor(dtype="float", encoding=V.ONEHOT, continuous=False, value_range=(0, 1), origin=node)
+
+
+def _get_dummies(ip, qual, node, args, kwargs) -> Any:
+    """pandas.get_dummies(labels): one indicator column per class (one-hot rows)."""
+    return V.Tensor(dtype="float", encoding=V.ONEHOT, continuous=False, value_range=(0, 1), origin=node)
+
+
 # ------------------------------------------------------------------ numpy
 def _random(ip, qual, node, args, kwargs) -> Any:
     """numpy.random.*: value ranges of the samplers."""
@@ -104,3 +124,6 @@ def _numpy(ip, qual, node, args, kwargs) -> Any:
 PREFIXES = {"numpy": _numpy, "numpy.random": _random, "sklearn.datasets": _sklearn_datasets}
 SUFFIXES = {"model_selection.train_test_split": _train_test_split}
 ATTRIBUTES = {V.Bunch: _bunch_attribute}
+CALLS = {**dict.fromkeys(("sklearn.preprocessing.LabelEncoder", "sklearn.preprocessing.OneHotEncoder"), _encoder),
+         "pandas.get_dummies": _get_dummies}
+RECEIVERS = {V.Encoder: _encoder_method}

@@ -316,6 +316,10 @@ def _rounded(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return t.but(continuous=False, origin=node)
 
 
+def _same_values(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return t.but(loss_graph=False, origin=node)
+
+
 def _disjoint(*tables: dict) -> dict:
     merged: dict = {}
     for table in tables:
@@ -335,6 +339,7 @@ TENSOR_METHODS = _disjoint(
     dict.fromkeys(("sum", "mean"), _reduce),
     dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
     dict.fromkeys(("convert", "resize", "crop"), _pixels_kept),  # PIL images / arrays: the same pixel values
+    dict.fromkeys(("numpy", "to_numpy", "toarray", "todense"), _same_values),  # as an array, dense
 )
 
 
@@ -392,7 +397,7 @@ def _in_place_update(ip, recv, recv_text, method, node, args, kwargs) -> Any:
 
 
 def _tensor_data(ip, base: V.Tensor, name: str) -> Any:
-    return base.but(loss_graph=False) if name == "data" else None
+    return base.but(loss_graph=False) if name in ("data", "values") else None  # a DataFrame's .values
 
 
 def _reads_last_step(elements, batch_first: Optional[bool]) -> bool:
