@@ -126,6 +126,7 @@ class _OptimizerNewData(TypedDict):
 
 class OptimizerNewData(_OptimizerNewData, total=False):
     lr_from_cli: bool  # torch.optim: the lr is a command-line default
+    prompt_learning: bool  # torch.optim: it trains a peft prompt-learning model (soft prompts only)
 
 
 class AccumulateData(TypedDict):

@@ -76,6 +76,7 @@ class ModuleInfo:
     # Its first layer standardizes what comes in (BatchNormalization/LayerNormalization before any Dense/conv):
     # True; False once another layer came first; None while only reshaping/dropout layers were added.
     normalizes_input: Optional[bool] = None
+    prompt_learning: bool = False  # peft prompt/prefix tuning: only virtual-token embeddings train
 
 
 @dataclass(frozen=True)

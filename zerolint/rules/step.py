@@ -347,6 +347,8 @@ class ImplausibleLearningRate(Rule):
                 yield Report(event.node, (
                     f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
                     "and the loss flat. Typical values are 1e-4 to 1e-2 (Adam) or 0.01 to 0.1 (SGD)."))
+            elif event.data.get("prompt_learning") and lr <= 1:
+                continue  # soft prompts / prefixes train at rates up to 1 (prompt tuning's documented practice)
             elif name in V.ADAPTIVE_OPTIMIZERS and lr >= 0.1 or name == "Adagrad" and lr >= 1:
                 severity = "error" if lr >= 1 else "warning"
                 yield Report(event.node, (

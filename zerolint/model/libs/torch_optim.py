@@ -84,6 +84,15 @@ def ownership(ip, node: cst.Call) -> tuple:
     return frozenset(found), tuple(found.values()), frozenset(found.trees)
 
 
+def trains_soft_prompts(ip, node: cst.Call) -> bool:
+    """Does the optimizer train `model.parameters()` of a peft prompt-learning model (soft prompts only)?"""
+    arg = next((a.value for a in node.args if a.keyword is None or a.keyword.value == "params"), None)
+    if isinstance(arg, cst.Call) and isinstance(arg.func, cst.Attribute) and arg.func.attr.value in _PARAM_METHODS:
+        recv = ip.quiet_eval(arg.func.value)
+        return isinstance(recv, V.Module) and recv.info.prompt_learning
+    return False
+
+
 def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     """``torch.optim.<Optimizer>(params, lr)`` records OPTIMIZER_NEW; ``torch.optim.lr_scheduler.*``."""
     name = qual.rsplit(".", 1)[-1]
@@ -95,7 +104,8 @@ def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any
         keys, texts, params = ownership(ip, node)
         value = V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)), keys, texts, params)
         ip.emit(F.OPTIMIZER_NEW, node, optimizer=value,
-                lr_from_cli=isinstance(kw(kwargs, args, "lr", 1), V.CliDefault))
+                lr_from_cli=isinstance(kw(kwargs, args, "lr", 1), V.CliDefault),
+                prompt_learning=trains_soft_prompts(ip, node))
         return value
     return None
 
