@@ -219,6 +219,10 @@ class FunctionFacts:
     returned_names: set = field(default_factory=set)
     binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
     interpreted: bool = False
+    # A method a framework calls once per batch (libs.PER_BATCH: Lightning's training_step under manual
+    # optimization): with no loop of this file around it, the bodies of these methods (itself and the hooks
+    # the framework calls around it, in order) are one training iteration. Empty: not such a method.
+    per_batch: tuple = ()
 
     @property
     def is_module(self) -> bool:
@@ -243,6 +247,18 @@ class ClassFacts:
     info: Any = None  # ModuleInfo once analyzed
     framework: str = "torch"  # or "keras" for keras.Model / keras.layers.Layer subclasses
     analyzing: bool = False
+    local_bases: list = field(default_factory=list)  # its base classes defined in the file (ClassFacts)
+
+    def attr(self, name: str, depth: int = 4) -> Any:
+        """``self.<name>``: this class's value, else one a base class of this file set (its ``__init__`` run
+        through ``super().__init__()``)."""
+        if name in self.attrs or depth == 0:
+            return self.attrs.get(name)
+        for base in self.local_bases:
+            value = base.attr(name, depth - 1)
+            if value is not None:
+                return value
+        return None
 
 
 @dataclass(eq=False)

@@ -102,8 +102,31 @@ class Interpreter:
             for base in c.bases:
                 local = by_name.get(dotted(base) or "")
                 if local is not None and local is not c:
+                    c.local_bases.append(local)
                     for name, m in local.methods.items():
                         c.methods.setdefault(name, m)
+        self._mark_per_batch(by_name)
+
+    def _mark_per_batch(self, by_name: dict) -> None:
+        """Mark the methods a framework calls once per batch (``libs.PER_BATCH``), from the library bases of a
+        class and of its bases defined in this file."""
+        if not libs.PER_BATCH:
+            return
+        for c in self.classes:
+            if not c.is_module:
+                continue
+            lineage, todo = [], [c]
+            while todo:
+                cls = todo.pop()
+                if cls in lineage:
+                    continue
+                lineage.append(cls)
+                todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
+            quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
+            for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
+                fn = c.methods.get(name)
+                if fn is not None:
+                    fn.per_batch = tuple(c.methods[m] for m in order if m in c.methods)
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
@@ -250,6 +273,10 @@ class Interpreter:
                     break
         elif t is cst.ClassDef:
             self._class_body(stmt)
+            for cls in self.classes:  # a class defined again (a notebook's next cell) rebinds its name here
+                if cls.node is stmt:
+                    self.env[stmt.name.value] = cls
+                    break
         elif t is getattr(cst, "Match", None):
             self.ev(stmt.subject)
             for case in stmt.cases:
@@ -616,6 +643,9 @@ class Interpreter:
                 or isinstance(first, V.Tensor) and V.varies(first):
             reason = first.reason if isinstance(first, V.PerItem) else V.varies(first)
             return V.PerItem("seq", reason or "")  # one element per token or character: as long as the item
+        if isinstance(first, V.PerItem) and first.kind == "element" and _looks_up(e.elt, e.for_in.target):
+            return V.PerItem("seq", f"each item's symbols are mapped one by one through `{_lookup_table(e.elt)}`, "
+                                    "one id per symbol, as many as the item has")
         if isinstance(first, V.PerItem):
             return None
         return V.ListOf(elt)  # a list built here: its elements, even unknown, are not guessed from its name
@@ -686,12 +716,16 @@ class Interpreter:
             continuous = None
         dtype = "float" if (tensor.dtype == "float" or isinstance(other, V.Number) and isinstance(other.value, float)
                             or op is cst.Divide) else tensor.dtype
+        # raw scores scaled or shifted by a number (``logits / T``, ``logits - logits.max()``) are still raw scores
+        scaled = tensor.activation == V.LINEAR and op in (cst.Divide, cst.Multiply, cst.Add, cst.Subtract) and (
+            not isinstance(other, V.Tensor) or other.activation in (None, V.LINEAR) and other.model is None)
         return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e, loss_graph=loss_graph,
-                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None)
+                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None,
+                        activation=V.LINEAR if scaled else None, units=tensor.units if scaled else None)
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
-            return base.cls.attrs.get(name)
+            return base.cls.attr(name)
         if isinstance(base, V.Record):
             return base.fields.get(name)
         handler = libs.attribute_handler(base)
@@ -921,7 +955,30 @@ def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
         return V.PerItem("number", reason)
     if all(isinstance(i, V.Seq) for i in seq.items) and len({len(i.items) for i in seq.items}) > 1:
         return V.PerItem("seq", reason)
+    if all(isinstance(i, V.Seq) and not i.is_list for i in seq.items) and len({len(i.items) for i in seq.items}) == 1:
+        # literal (tokens, tags) records: each field differs (or not) on its own
+        columns = zip(*(i.items for i in seq.items))
+        return V.Seq(tuple(V.PerItem("seq", f"the items of `{name or 'the list'}` differ in length")
+                           if all(isinstance(c, V.Seq) for c in col) and len({len(c.items) for c in col}) > 1
+                           else None for col in columns))
     return V.PerItem(_named_kind(name), f"`{name}[...]` differs from item to item") if name else None
+
+
+def _looks_up(elt: cst.BaseExpression, target: cst.BaseExpression) -> bool:
+    """``vocab[w]`` / ``tag2idx.get(t, 0)`` for the comprehension's variable: symbols mapped to ids."""
+    if not isinstance(target, cst.Name):
+        return False
+    if isinstance(elt, cst.Subscript) and len(elt.slice) == 1 and isinstance(elt.slice[0].slice, cst.Index):
+        key = elt.slice[0].slice.value
+        return isinstance(key, cst.Name) and key.value == target.value and dotted(elt.value) is not None
+    if isinstance(elt, cst.Call) and isinstance(elt.func, cst.Attribute) and elt.func.attr.value == "get" \
+            and elt.args and isinstance(elt.args[0].value, cst.Name):
+        return elt.args[0].value.value == target.value and dotted(elt.func.value) is not None
+    return False
+
+
+def _lookup_table(elt: cst.BaseExpression) -> str:
+    return (dotted(elt.value) if isinstance(elt, cst.Subscript) else dotted(elt.func.value)) or "a table"
 
 
 def _named_kind(name: Optional[str]) -> str:
@@ -929,7 +986,7 @@ def _named_kind(name: Optional[str]) -> str:
     lengths differ (`self.tokens` may be a padded array loaded from disk): "tokens" stays an unknown
     element; a text is still a string, whose split or tokenization is as long as the text."""
     kind = item_kind(name)
-    return "element" if kind == "seq" else kind
+    return "element" if kind == "seq" else "seq" if kind == "objects" else kind
 
 
 def _per_item_binop(op: type, left: Any, right: Any) -> Any:

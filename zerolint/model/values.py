@@ -68,6 +68,9 @@ class ModuleInfo:
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
     compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
     internal_loss: Optional[str] = None  # loss family a library model computes itself (transformers *For* heads)
+    # Its first layer standardizes what comes in (BatchNormalization/LayerNormalization before any Dense/conv):
+    # True; False once another layer came first; None while only reshaping/dropout layers were added.
+    normalizes_input: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ class Loss:
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
     reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
+    log_target: Optional[bool] = False  # KLDivLoss/kl_div: the target is given as log-probabilities (None: unknown)
 
     @property
     def family(self) -> Optional[str]:
@@ -153,6 +157,13 @@ class Dataset:
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
     synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A sampler over an index list (``SubsetRandomSampler(valid_idx)``): the split its indices' name says."""
+
+    role: Optional[str] = None  # "train" or "eval"
 
 
 @dataclass(frozen=True)
@@ -433,6 +444,13 @@ CLASSIFICATION_DATASETS = {
     "OxfordIIITPet", "StanfordCars", "GTSRB", "USPS", "SEMEION", "Omniglot", "DTD", "EuroSAT",
     "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
 }
+
+# Layers that standardize their input with statistics of the data (first in a model: the inputs are scaled).
+INPUT_NORM_LAYERS = {"BatchNormalization", "LayerNormalization", "Normalization", "BatchNorm1d", "BatchNorm2d",
+                     "BatchNorm3d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm"}
+# Layers that only reshape or drop units: what comes after them still sees the raw input's scale.
+RESHAPE_LAYERS = {"Flatten", "Reshape", "InputLayer", "Permute", "Unflatten", "Dropout", "AlphaDropout",
+                  "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Identity"}
 
 # Tokens in names that say a loader/loop/function is for evaluation.
 #: Routines that run the model on a whole data set, and those that predict for given inputs.

@@ -122,7 +122,8 @@ class UnnormalizedInputs(Rule):
         if any(True for _ in model.events(F.INPUT_SCALING)):
             return  # the script scales its inputs somewhere (a Rescaling layer, a Normalize transform)
         for event in model.events(F.FORWARD):
-            yield from self._check(event.node, event.data.get("input"))
+            if not getattr(event.data.get("module"), "normalizes_input", None):  # BatchNorm first scales it
+                yield from self._check(event.node, event.data.get("input"))
         for event in model.events(F.LOSS):
             if "fit_input" in event.data:
                 yield from self._check(event.data["data_node"], event.data["fit_input"])

@@ -354,9 +354,35 @@ class ProbabilityLossOnLogits(Rule):
                 "softmax: the loss clips the raw scores and training stalls. Pass `from_logits=True` "
                 "(e.g. keras.losses.SparseCategoricalCrossentropy(from_logits=True)) or add "
                 "`activation=\"softmax\"` to the last layer."))
-        for event, loss, inp in fed(model, ("kl",), (V.LINEAR, V.SOFTMAX)):
-            what = "raw outputs" if inp.activation == V.LINEAR else "probabilities"
+        for event, loss, inp, target in loss_events(model, "kl"):
+            problems = []
+            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
+                what = "raw outputs (logits)" if inp.activation == V.LINEAR else "probabilities"
+                problems.append(f"expects log-probabilities as input but gets {what} from {producer(inp)}")
+            fix_target = self._kl_target(loss, _tensor(target))
+            if fix_target is not None:
+                problems.append(fix_target[0])
+            if not problems:
+                continue
+            fixes = (["apply log_softmax(dim=-1) to the input"] if len(problems) == 2 or fix_target is None else []) \
+                + ([fix_target[1]] if fix_target is not None else [])
             yield Report(event.node, (
-                f"{loss.label} expects log-probabilities as input but gets {what} from "
-                f"{producer(inp)}: the divergence is wrong and can go negative. Apply "
-                "log_softmax(dim=-1) to the input."))
+                f"{loss.label} {' and '.join(problems)}: the divergence is wrong (it can go negative) and the "
+                f"student learns nothing useful. Instead, {'; '.join(fixes)}."))
+
+    @staticmethod
+    def _kl_target(loss: V.Loss, target: Optional[V.Tensor]) -> Optional[tuple]:
+        """(what is wrong, the fix) with the target of a KL divergence, or None."""
+        if target is None:
+            return None
+        if target.activation == V.LINEAR:
+            return (f"gets raw scores (logits) from {producer(target)} as its target, not a distribution",
+                    "pass F.softmax(teacher_logits / T, dim=-1) as the target (or F.log_softmax with "
+                    "log_target=True)")
+        if target.activation == V.SOFTMAX and loss.log_target is True:
+            return ("is told log_target=True but gets probabilities (softmax) as its target",
+                    "pass F.log_softmax as the target, or drop log_target=True")
+        if target.activation == V.LOG_SOFTMAX and loss.log_target is False:
+            return ("gets log-probabilities (log_softmax) as its target without log_target=True, so they are "
+                    "read as probabilities", "pass `log_target=True`, or F.softmax as the target")
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model import SemanticModel, facts as F, regions, values as V
+from ..model.libs import torch_optim
 from . import Report, Rule, register, source
 
 
@@ -109,7 +110,7 @@ class ZeroGradAfterBackward(Rule):
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
                 if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
-                        and (owner and next_step.event.data.get("optimizer") == owner
+                        and not regions.leaves_after(clear) and (owner and next_step.event.data.get("optimizer") == owner
                              or _module_clear_of(clear, next_step.event)):
                     yield Report(clear.node, (
                         f"`{source(clear.node)}` runs after loss.backward() and before "
@@ -160,6 +161,27 @@ class MissingBackwardOrStep(Rule):
                         "this training loop calls backward() but never steps an optimizer: gradients are "
                         "computed and thrown away, so the weights never change. Call optimizer.step() "
                         "(and zero_grad()) in the loop."))
+        yield from _per_batch_backward_without_step(model)
+
+
+def _per_batch_backward_without_step(model: SemanticModel) -> Iterable[Report]:
+    """A method the framework calls once per batch (Lightning's manual training_step) that backpropagates
+    while no method of its class ever steps an optimizer."""
+    for fn in model.functions:
+        if not fn.per_batch or fn.call_sites:
+            continue
+        events = regions.per_batch_iteration(fn)
+        backward = next((i for i in events if i.kind == F.BACKWARD and not i.grad_off
+                         and not i.event.data.get("manual")), None)
+        if backward is None or any(i.kind in (F.STEP, F.MANUAL_UPDATE) for i in events):
+            continue
+        methods = fn.cls.methods.values() if fn.cls is not None else ()
+        if any(i.kind in (F.STEP, F.MANUAL_UPDATE) for m in methods for i in F.expand(m.events)):
+            continue
+        yield Report(backward.event.node, (
+            f"`{fn.name}` backpropagates (`{source(backward.event.node)}`) but no optimizer is ever stepped: "
+            "under manual optimization the gradients are computed and thrown away, so the weights never "
+            "change. Call `opt.step()` (and `opt.zero_grad()`) after the backward."))
 
 
 def _creates_optimizer(fn: F.FunctionFacts, depth: int = 3) -> bool:
@@ -276,7 +298,9 @@ class ImplausibleLearningRate(Rule):
     code = "ZL209"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        driven_by_hand = any(True for _ in model.events(F.LR_SET))
+        driven_by_hand = any(True for _ in model.events(F.LR_SET)) or any(
+            (model.imports.resolve(base) or "").startswith(torch_optim.SCHEDULER_PACKAGE + ".")
+            for cls in model.classes for base in cls.bases)  # a scheduler of its own computes the lr
         # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct.
         summed = any(e.data["loss"].reduction == "sum" for e in model.events(F.LOSS)
                      if isinstance(e.data.get("loss"), V.Loss))

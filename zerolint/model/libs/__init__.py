@@ -26,6 +26,11 @@ table              key                                              handler
 ``VALUE_CALLS``    value class (a Module or Loss called)            ``(ip, callee, node, args, kwargs, text)``
 ``MODULE_BASES``   base-class qualified-name ending                 the framework of its subclasses
 ``DECORATORS``     qualified name of a decorator                    ``(node) -> True`` if it turns gradients off
+``PER_BATCH``      base-class qualified-name ending                 ``(class nodes) -> {method: methods in order}``:
+                                                                     a method the framework calls once per batch
+                                                                     and the hooks it calls around it (their
+                                                                     bodies make one training iteration); the
+                                                                     nodes are the class and its bases of the file
 =================  ===============================================  ==============================================
 
 A few single facts the core needs are named constants of one module, re-exported below
@@ -43,7 +48,7 @@ from . import (audio, hf, keras, lightning, numpy_sklearn, pil, stdlib, tensor, 
 LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, timm, audio, lightning, hf, keras, numpy_sklearn,
              pil, stdlib)
 _TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
-           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS")
+           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS", "PER_BATCH")
 
 
 def _merge(libraries: tuple) -> dict:
@@ -70,6 +75,7 @@ SUBSCRIPTS: dict = _M["SUBSCRIPTS"]
 VALUE_CALLS: dict = _M["VALUE_CALLS"]
 MODULE_BASES: dict = _M["MODULE_BASES"]
 DECORATORS: dict = _M["DECORATORS"]
+PER_BATCH: dict = _M["PER_BATCH"]
 _MODULE_BASE_SUFFIXES = tuple(MODULE_BASES)
 _FRAMEWORKS = set(MODULE_BASES.values())
 
@@ -146,6 +152,17 @@ def module_base_framework(qual: str) -> Optional[str]:
         return None
     root = qual.split(".", 1)[0]
     return root if root in _FRAMEWORKS else "torch"
+
+
+def per_batch_methods(quals: list, nodes: list) -> dict:
+    """The methods a framework calls once per batch (each with the hooks whose bodies make one iteration with
+    it, in order), for a class whose library bases (its own and those of its bases defined in the file) are
+    ``quals`` and whose class definitions are ``nodes``."""
+    methods: dict = {}
+    for suffix, handler in PER_BATCH.items():
+        if any(q.endswith(suffix) for q in quals):
+            methods.update(handler(nodes))
+    return methods
 
 
 def grad_off_decorator(qual: str, node: Any) -> bool:

@@ -50,6 +50,12 @@ def _softmax_after_one_unit(ip, info: V.ModuleInfo, layer: Any, node: cst.CSTNod
 
 
 def _add(info: V.ModuleInfo, layer: Any) -> None:
+    if info.normalizes_input is None:
+        name = layer.info.name if isinstance(layer, V.Module) else None
+        if name in V.INPUT_NORM_LAYERS:
+            info.normalizes_input = True
+        elif name not in V.RESHAPE_LAYERS:
+            info.normalizes_input = False
     if not isinstance(layer, V.Module):
         info.output = info.units = None
         info.has_dropout_or_bn = None if info.has_dropout_or_bn is False else info.has_dropout_or_bn
@@ -237,7 +243,8 @@ def _fit(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs
         if event.data.get("data_node") not in (None, node):  # a second fit of the same compiled model
             event = F.Event(F.LOSS, event.node, ip.facts, ip.loop, ip.conditional, ip.grad_off, dict(event.data))
             ip.emit_existing(event)
-        event.data.update(target=y, data_node=node, fit_input=x)
+        # a model whose first layer is BatchNormalization scales x itself
+        event.data.update(target=y, data_node=node, fit_input=None if info.normalizes_input else x)
     return None
 
 

@@ -184,6 +184,9 @@ def _reshape(ip, qual, node, args, kwargs) -> Any:
     return source.but(shape=None, units=None, origin=node) if isinstance(source, V.Tensor) else None
 
 
+# Factories of random or constant values: a model run on one of these is being checked, not evaluated.
+SYNTHETIC_FACTORIES = frozenset(("randint", "randn", "rand", "zeros", "ones", "empty", "full", "randn_like",
+                                 "rand_like", "normal"))
 FACTORIES = {
     "randint": _randint,
     **dict.fromkeys(("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "rand_like", "normal"),

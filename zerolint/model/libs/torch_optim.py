@@ -64,6 +64,8 @@ def _torch_optim(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any
     """``torch.optim.<Optimizer>(params, lr)`` records OPTIMIZER_NEW; ``torch.optim.lr_scheduler.*``."""
     name = qual.rsplit(".", 1)[-1]
     if "lr_scheduler" in qual:
+        if name in LR_SETTING_SCHEDULERS:
+            ip.emit(F.LR_SET, node)
         return V.Scheduler(qual)
     if name in V.OPTIMIZERS or name[:1].isupper() and name != "Optimizer":
         keys, texts = owns(ip, node)
@@ -79,6 +81,13 @@ def _optimizer_family(ip, qual, node, args, kwargs) -> Any:
     if qual.rsplit(".", 1)[-1] in V.OPTIMIZERS:
         keys, texts = owns(ip, node)
         return V.Optimizer(qual, number(kw(kwargs, args, "lr", 1)), keys, texts)
+    return None
+
+
+def _lr_finder(ip, qual, node, args, kwargs) -> Any:
+    """torch_lr_finder.LRFinder(model, optimizer, ...): a range test sweeps the optimizer's lr from its start."""
+    if qual.rsplit(".", 1)[-1] == "LRFinder":
+        ip.emit(F.LR_SET, node)
     return None
 
 
@@ -131,6 +140,11 @@ def _scale(ip, recv, recv_text, method, node, args, kwargs) -> Any:
     return PASS
 
 
+# Schedulers that set the lr themselves (OneCycleLR/CyclicLR from max_lr/base_lr) or scale it by a factor of
+# arbitrary code (LambdaLR/MultiplicativeLR, e.g. an lr range test growing it 1e-7 -> 10): the optimizer's lr
+# is then only a start. A class of the file deriving from any scheduler of this package computes the lr itself.
+LR_SETTING_SCHEDULERS = frozenset(("LambdaLR", "MultiplicativeLR", "OneCycleLR", "CyclicLR"))
+SCHEDULER_PACKAGE = "torch.optim.lr_scheduler"
 KEY_STORES = dict.fromkeys(("lr", "learning_rate"), F.LR_SET)  # param_group["lr"] = ...: lr driven by hand
 CALLS = dict.fromkeys(("torch.GradScaler", "torch.amp.GradScaler", "torch.cuda.amp.GradScaler",
                        "torch.cpu.amp.GradScaler", "torch.amp.grad_scaler.GradScaler",
@@ -138,6 +152,7 @@ CALLS = dict.fromkeys(("torch.GradScaler", "torch.amp.GradScaler", "torch.cuda.a
 PREFIXES = {
     "torch.optim": _torch_optim,
     **dict.fromkeys(("bitsandbytes", "apex", "timm"), _optimizer_family),
+    "torch_lr_finder": _lr_finder,
 }
 SUFFIXES = {"xla_model.optimizer_step": _xla_step}
 METHODS = {"zero_grad": _zero_grad, "step": _step, "scale": _scale}
