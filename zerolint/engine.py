@@ -11,9 +11,11 @@ from .diagnostic import Finding
 
 # A file that mentions none of these cannot hold anything a rule looks for: it is not parsed.
 _RELEVANT = re.compile(rb"torch|keras|tensorflow|backward|zero_grad|\.step\(")
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
+# Compiled on first use (re caches them): most files hold no `noqa` at all, so a one-file run
+# compiles none of these (issue 9). A line or file without "noqa" (any case) cannot match them.
+_NOQA = r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?"
+_SURROGATE = "[\ud800-\udfff]"
+_FILE_NOQA = r"^\s*#\s*zerolint:\s*noqa\s*$"
 
 
 class FileResult:
@@ -88,13 +90,13 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     try:
         if text is None:
             text = _decode(data)
-        elif _SURROGATE.search(text):
+        elif not text.isascii() and re.search(_SURROGATE, text):
             raise UnicodeDecodeError("utf-8", data, 0, 1, "lone surrogates in the text")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         result.findings.append(_zl000(path, 1, 1, f"cannot decode file: {exc}; save it as UTF-8 or "
                                                   "declare its encoding (PEP 263)"))
         return result
-    if _FILE_NOQA.search(text):
+    if "noqa" in text.lower() and re.search(_FILE_NOQA, text, re.IGNORECASE | re.MULTILINE):
         return result
     seconds = config.file_timeout if config is not None else guard.DEFAULT_FILE_TIMEOUT
     _load_analysis()  # imports run outside the budget: a timer firing mid-import would break them
@@ -270,7 +272,10 @@ def _positions(module):
 def _suppressed(lines: list, line: int, code: str) -> bool:
     if not 0 < line <= len(lines):
         return False
-    match = _NOQA.search(lines[line - 1])
+    text = lines[line - 1]
+    if "noqa" not in text.lower():
+        return False
+    match = re.search(_NOQA, text, re.IGNORECASE)
     if match is None:
         return False
     codes = match.group("codes")

@@ -19,6 +19,7 @@ from . import values as V
 from .libs.tensor import SYNTHETIC_FACTORIES
 from .names import dotted
 from .naming import role_of_name, tokens
+from .reach import reaches as graph_reaches
 
 _TRAINING_KINDS = (F.BACKWARD, F.STEP)
 
@@ -47,7 +48,7 @@ def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
         yield per_batch_iteration(event.function)
 
 
-_PER_BATCH_MEMO: dict = {}  # id(fn) -> (fn, event count, the expanded iteration)
+_PER_BATCH_MEMO: dict = {}  # id(fn.per_batch) -> (fn.per_batch, event count, the expanded iteration)
 
 
 def clear_memo() -> None:
@@ -61,11 +62,19 @@ def per_batch_iteration(fn: F.FunctionFacts) -> list:
     if len(parts) == 1:
         return F.expand(parts[0].events)
     size = sum(len(m.events) for m in parts)
-    entry = _PER_BATCH_MEMO.get(id(fn))
-    if entry is None or entry[0] is not fn or entry[1] != size:
-        entry = (fn, size, [item for m in parts for item in F.expand(m.events)])
-        _PER_BATCH_MEMO[id(fn)] = entry
+    entry = _PER_BATCH_MEMO.get(id(fn.per_batch))
+    if entry is None or entry[0] is not fn.per_batch or entry[1] != size:
+        entry = (fn.per_batch, size, [item for m in parts for item in F.expand(m.events)])
+        _PER_BATCH_MEMO[id(fn.per_batch)] = entry
     return entry[2]
+
+
+def reaches(backward: F.Event, step: F.Event) -> Optional[bool]:
+    """Does this backward() reach the parameters of the optimizer stepped by ``step``? None: cannot tell
+    (unknown reach or ownership; torch.autograd.grad fills no .grad at all)."""
+    if backward.data.get("manual"):
+        return None
+    return graph_reaches(backward.data.get("reach"), step.data.get("params"))
 
 
 def is_grad_off(event: F.Event, depth: int = 4) -> bool:

@@ -76,6 +76,7 @@ class ModuleInfo:
     # Its first layer standardizes what comes in (BatchNormalization/LayerNormalization before any Dense/conv):
     # True; False once another layer came first; None while only reshaping/dropout layers were added.
     normalizes_input: Optional[bool] = None
+    prompt_learning: bool = False  # peft prompt/prefix tuning: only virtual-token embeddings train
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,27 @@ class Optimizer:
     # The modules whose parameters it updates (module_key of each ModuleInfo); None: unknown.
     owns: Optional[frozenset] = None
     owner_texts: tuple = ()  # the modules as written (`netD`, `self.model.encoder`), same order of discovery
+    params: Optional[frozenset] = None  # the keys of the owned modules and of their submodules (model/reach.py)
 
 
 def module_key(info: "ModuleInfo") -> int:
     """The identity of one module for parameter ownership (an optimizer's params, what a clear covers)."""
     return id(info)
+
+
+def module_tree(info: "ModuleInfo", via: Any = None, depth: int = 4) -> frozenset:
+    """A module and its submodules, as parameter-ownership keys: ``module_key`` of each, and for each
+    submodule of a local class also ``(id(class), attribute)``, which stays the same when ``__init__`` is
+    read again and builds new layer values. ``via``: the (ClassFacts, attribute) it was read through."""
+    keys: set = {module_key(info)}
+    if via is not None:
+        keys.add((id(via[0]), via[1]))
+    cls = info.cls
+    if cls is not None and depth > 0:
+        for name, value in list(cls.attrs.items()):
+            if isinstance(value, Module) and value.info is not info:
+                keys |= module_tree(value.info, (cls, name), depth - 1)
+    return frozenset(keys)
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,8 @@ FORWARD_METHODS = torch_nn.FORWARD_METHODS  # the method of a local module class
 FORWARD_BY_NAME = torch_nn.FORWARD_BY_NAME  # packages whose import makes `model(x)` on an unknown `model` a forward
 CHAIN_METHODS = torch_nn.CHAIN_METHODS  # `model.to(device).train()`: methods that return their receiver
 CLEARED_ATTRIBUTES = tensor.CLEARED_ATTRIBUTES  # `p.grad = None` / `del p.grad`: attribute -> event kind
+GRAPH_METHODS = tensor.GRAPH_METHODS  # tensor methods whose result joins the receiver's and arguments' graphs
+GRAPH_CUTS = tensor.GRAPH_CUTS  # `.detach()`, `.item()`, `.data`: what holds no autograd graph (model/reach.py)
 RECORD_CLASSES = stdlib.RECORD_CLASSES  # decorators/bases that make a class's annotated fields its constructor
 KEY_STORES = torch_optim.KEY_STORES  # `group["lr"] = ...`: subscript key -> event kind
 is_manual_update = tensor.mentions_grad  # `p -= lr * p.grad`: an expression that updates parameters by hand
@@ -156,11 +158,14 @@ def module_base_framework(qual: str) -> Optional[str]:
 
 def per_batch_methods(quals: list, nodes: list) -> dict:
     """The methods a framework calls once per batch (each with the hooks whose bodies make one iteration with
-    it, in order), for a class whose library bases (its own and those of its bases defined in the file) are
+    it, in order), for a class whose imported bases (its own and those of its bases defined in the file) are
     ``quals`` and whose class definitions are ``nodes``."""
     methods: dict = {}
+    # a base imported from a module we cannot see (the project's own `BaseLitModule`) may be the framework's:
+    # the handler then judges from the class's own code
+    unseen = any(q and module_base_framework(q) is None for q in quals)
     for suffix, handler in PER_BATCH.items():
-        if any(q.endswith(suffix) for q in quals):
+        if unseen or any(q.endswith(suffix) for q in quals):
             methods.update(handler(nodes))
     return methods
 

@@ -179,6 +179,8 @@ _DIRECTORY_READERS = {"image_dataset_from_directory", "text_dataset_from_directo
 
 def _group(ip, qual, parts, node, args, kwargs) -> Any:
     group = parts[1] if len(parts) > 2 else ""
+    if group == "ops" and parts[-1] == "one_hot":  # keras.ops.one_hot(y, num_classes)
+        return _one_hot_tensor(literal_int(kw(kwargs, args, "num_classes", 1)), node)
     handler = GROUPS.get(group)
     if handler is not None:
         return handler(ip, qual, parts, node, args, kwargs)
@@ -187,9 +189,7 @@ def _group(ip, qual, parts, node, args, kwargs) -> Any:
     if parts[-1] == "ImageDataGenerator":
         return V.KerasData(generator=True)
     if qual.endswith("utils.to_categorical"):
-        classes = literal_int(kw(kwargs, args, "num_classes", 1))
-        return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False,
-                        value_range=(0, 1), origin=node)
+        return _one_hot_tensor(literal_int(kw(kwargs, args, "num_classes", 1)), node)
     return None
 
 
@@ -334,7 +334,10 @@ def _tf_call(ip, qual, node, args, kwargs) -> Any:
 
 
 def _one_hot(ip, qual, node, args, kwargs) -> Any:
-    classes = literal_int(kw(kwargs, args, "depth", 1))
+    return _one_hot_tensor(literal_int(kw(kwargs, args, "depth", 1)), node)
+
+
+def _one_hot_tensor(classes: Optional[int], node: cst.CSTNode) -> V.Tensor:
     return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False, value_range=(0, 1),
                     origin=node)
 

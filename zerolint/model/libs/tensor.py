@@ -44,7 +44,9 @@ def _set_grad_enabled(ip, qual, node, args, kwargs) -> Any:
 
 
 def _autograd_backward(ip, qual, node, args, kwargs) -> Any:
-    ip.emit(F.BACKWARD, node, manual=_name(qual) == "grad")
+    first = node.args[0].value if node.args and node.args[0].keyword is None else None
+    loss = ip.reach.of(first) if first is not None and not isinstance(first, (cst.List, cst.Tuple)) else None
+    ip.emit(F.BACKWARD, node, manual=_name(qual) == "grad", reach=loss)
     return None
 
 
@@ -362,11 +364,16 @@ def tensor_method(ip, t: V.Tensor, recv_text, method: str, node: cst.Call, args:
 
 
 def backward(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), self.manual_backward(loss)."""
-    receiver = recv_text if not node.args or method == "backward" and recv_text and not (
-        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text) \
-        else dotted(node.args[0].value)
-    ip.emit(F.BACKWARD, node, receiver=receiver)
+    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), fabric.backward(loss),
+    self.manual_backward(loss)."""
+    on_receiver = not node.args or method == "backward" and recv_text and not (
+        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text
+        or "fabric" in recv_text.lower() or isinstance(recv, (V.Optimizer, V.Module, V.Instance))) \
+        or node.args[0].keyword is not None
+    loss_node = node.func.value if on_receiver and isinstance(node.func, cst.Attribute) else \
+        node.args[0].value if not on_receiver else None
+    receiver = recv_text if on_receiver else dotted(node.args[0].value)
+    ip.emit(F.BACKWARD, node, receiver=receiver, reach=ip.reach.of(loss_node) if loss_node is not None else None)
     return None
 
 
@@ -458,6 +465,22 @@ DECORATORS = {
     "torch.set_grad_enabled": _false_first_arg,
 }
 CLEARED_ATTRIBUTES = {"grad": F.ZERO_GRAD}  # p.grad = None, del p.grad
+# Methods and attributes whose result holds no autograd graph: a loss built from them reaches no parameter.
+GRAPH_CUTS = frozenset(("detach", "detach_", "item", "tolist", "numpy", "data", "grad", "size", "dim", "numel",
+                        "nelement", "shape", "ndim", "dtype", "device", "new_zeros", "new_ones", "new_full",
+                        "new_empty", "new_tensor", "zero_", "fill_", "normal_", "uniform_", "random_", "bernoulli_",
+                        "requires_grad"))
+# Tensor (and torch.distributions) methods: their result's graph is the receiver's and the arguments'. Another
+# method of a value we do not know (`agent.training_step(batch)`) may run a model: its reach is unknown.
+GRAPH_METHODS = frozenset((
+    *V.SHAPE_ONLY_METHODS, *V.FLOAT_CASTS, *V.ACTIVATION_FUNCTIONS, "sum", "mean", "max", "min", "argmax", "argmin",
+    "pow", "exp", "log", "log1p", "abs", "clamp", "clip", "neg", "sqrt", "rsqrt", "norm", "std", "var", "prod",
+    "gather", "scatter", "index_select", "masked_fill", "masked_select", "where", "expand", "expand_as", "repeat",
+    "chunk", "split", "unbind", "narrow", "select", "roll", "flip", "t", "T", "mul", "add", "sub", "div", "square",
+    "cumsum", "logsumexp", "sort", "topk", "mse_loss", "log_prob", "entropy", "rsample", "cdf", "squeeze_",
+    "unsqueeze_", "mul_", "add_", "sub_", "div_", "float", "double", "half", "type", "values", "items", "get",
+    "keys", "split_with_sizes", "diag", "trace", "dot", "outer", "amax", "amin", "nansum", "nanmean",
+))
 PREFIXES = {"torch": nothing}  # other torch.* names return nothing the model follows
 METHODS = {
     "backward": backward,

@@ -240,7 +240,8 @@ def loss(ip, loss_value: V.Loss, node: cst.Call, args: list, kwargs: dict) -> An
     arg_nodes = [a.value for a in node.args if a.keyword is None]
     ip.emit(F.LOSS, node, loss=loss_value, input=input_value, target=target_value,
             input_node=arg_nodes[0] if arg_nodes else None,
-            target_node=arg_nodes[1] if len(arg_nodes) > 1 else None)
+            target_node=arg_nodes[1] if len(arg_nodes) > 1 else None,
+            **({"reach": ip.reach.of(node)} if loss_value.reduction == "sum" else {}))
     return V.Tensor(dtype="float", shape=(), origin=node, loss_graph=not ip.grad_off)
 
 
