@@ -36,6 +36,65 @@ def _costly(event: F.Event) -> bool:
     return bool(set(regions.tokens(fn.name)) & V.EVAL_ROUTINE_WORDS) and not fn.is_module
 
 
+_FLAG_PARAMS = {"train", "training", "is_train", "is_training", "train_mode", "do_train", "backprop", "update"}
+_PHASE_PARAMS = {"mode", "phase", "split", "stage", "state"}
+_MODE_CALLS = {"train", "eval"}
+_GRAD_CALLS = {"no_grad", "inference_mode", "set_grad_enabled", "enable_grad"}
+
+
+def _eval_flag(fn: F.FunctionFacts, site: F.CallSite) -> bool:
+    """Is this call of a shared train/evaluate routine (`_run_epoch(loader, train=False)`,
+    `run_epoch(loader, phase="val")`) the evaluation one: a training flag passed False, a phase named
+    for evaluation?"""
+    for param in fn.params:
+        name = param.name.value
+        index = _param_index(fn, name)
+        if index is None:
+            continue
+        passed = arg_node(site.node, name, index)
+        if passed is None:
+            passed = param.default
+        if passed is None:
+            continue
+        if name in _FLAG_PARAMS and isinstance(passed, cst.Name) and passed.value == "False":
+            return True
+        if name in _PHASE_PARAMS and isinstance(passed, cst.SimpleString) and \
+                str(passed.evaluated_value).lower() in V.EVAL_ROUTINE_WORDS:
+            return True
+    return False
+
+
+def _calls_method(fn: F.FunctionFacts, names: set) -> bool:
+    """Does the routine's body call `<x>.train(...)`/`.eval()` (or a grad-mode API) itself, in any form?"""
+    if fn.node is None:
+        return False
+    for node in _walk(fn.node.body):
+        if isinstance(node, cst.Call):
+            func = node.func
+            last = func.attr.value if isinstance(func, cst.Attribute) else \
+                func.value if isinstance(func, cst.Name) else None
+            if last in names:
+                return True
+    return False
+
+
+def _shared_routine_evals(model: SemanticModel) -> Iterable[tuple[F.CallSite, F.Event]]:
+    """Calls that evaluate through a routine that also trains: `self._run_epoch(val_loader, train=False)`.
+    The routine's own forward is training code (its loop steps the optimizer), so the evaluation is the
+    call; yields (call site, first forward of the routine)."""
+    if model.is_test_file:
+        return
+    for fn in model.functions:
+        if not fn.call_sites or not regions.has_training(fn.events):
+            continue
+        forward = next((i.event for i in F.expand(fn.events) if i.kind == F.FORWARD), None)
+        if forward is None:
+            continue
+        for site in fn.call_sites:
+            if _eval_flag(fn, site):
+                yield site, forward
+
+
 @register
 class EvalWithoutNoGrad(Rule):
     code = "ZL301"
@@ -51,6 +110,15 @@ class EvalWithoutNoGrad(Rule):
                 f"forward pass {_WHERE[region]} runs with autograd on: every activation is kept for a "
                 "backward pass that never comes, wasting memory and time. Wrap evaluation in "
                 "`with torch.no_grad():` (or torch.inference_mode(), or decorate the function)."))
+        for site, forward in _shared_routine_evals(model):
+            fn = forward.function
+            if regions.is_grad_off(site.event) or forward.grad_off or _calls_method(fn, _GRAD_CALLS) or \
+                    fn.decorated_grad_off:
+                continue
+            yield Report(site.node, (
+                f"`{fn.name}` evaluates here with autograd on: its forward passes keep every activation for "
+                "a backward pass that never comes, wasting memory and time. Wrap the call in "
+                "`with torch.no_grad():` (or disable gradients inside when the routine is not training)."))
 
 
 @register
@@ -72,6 +140,18 @@ class EvalWithoutModelEval(Rule):
                 f"{name} is evaluated in training mode: it has Dropout/BatchNorm, which drop units and "
                 "use batch statistics, so the reported accuracy is noisy and wrong. Call model.eval() "
                 "before evaluating and model.train() before training again."))
+        for site, forward in _shared_routine_evals(model):
+            info = forward.data.get("module")
+            fn = forward.function
+            if info is None or info.has_dropout_or_bn is not True or _calls_method(fn, _MODE_CALLS) or \
+                    regions.mode_at(site.event, forward) != "train":
+                continue
+            name = f"`{info.name}`" if info.name else "the model"
+            yield Report(site.node, (
+                f"`{fn.name}` evaluates {name} here in training mode: it has Dropout/BatchNorm, which drop "
+                "units and use batch statistics, so the reported score is noisy and wrong. Call "
+                "model.eval() before this call (or inside the routine when it is not training) and "
+                "model.train() before training again."))
 
 
 @register
