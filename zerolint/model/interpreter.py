@@ -459,7 +459,7 @@ class Interpreter:
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
             loader = V.Loader(loader.dataset, role_of_name(name), loader.node, loader.dataset_role,
-                              loader.shuffled, loader.batch)
+                              loader.shuffled, loader.batch, loader.site)
         if loader.node is not None and isinstance(loader.node, cst.Call):
             self.emit(F.LOADER, loader.node, loader=loader, name=name)
         return loader
@@ -529,6 +529,9 @@ class Interpreter:
                 if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
                     return base.items[i]
                 return None
+            if (isinstance(base, (V.Dataset, V.Instance)) or base is None and isinstance(e.value, cst.Name)) \
+                    and len(e.slice) == 1:
+                self._draw(base, e.value)  # train_set[i]
             per_item = self._per_item_subscript(e, base, index)
             if per_item is not _MISSING:
                 return per_item
@@ -539,7 +542,13 @@ class Interpreter:
         if t is cst.IfExp:
             self.ev(e.test)
             a, b = self.ev(e.body), self.ev(e.orelse)
-            return a if V.same_value(a, b) else None
+            if V.same_value(a, b):
+                return a
+            if isinstance(a, V.Number) and isinstance(b, V.Number) and \
+                    all(isinstance(v.value, (int, float)) for v in (a, b)):  # 1 if same else -1
+                kind = "int" if all(isinstance(v.value, int) for v in (a, b)) else "float"
+                return V.Scalar(kind, (min(a.value, b.value), max(a.value, b.value)))
+            return None
         if t is cst.Await:
             return self.ev(e.expression)
         if t is cst.NamedExpr:
@@ -726,7 +735,7 @@ class Interpreter:
             if method == "append" and isinstance(func.value, cst.Name) and len(args) == 1 and not kwargs:
                 self._append(func.value.value, recv, args[0])
             return self.method_call(recv, method, node, args, kwargs)
-        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip"):
+        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip", "next"):
             return self._builtin(func.value, node, args)
         return self.call_value(callee, node, args, kwargs, dotted(func))
 
@@ -739,6 +748,11 @@ class Interpreter:
         elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
             self.env[name] = None
 
+    def _draw(self, value: Any, node: cst.BaseExpression) -> None:
+        """Record the data a loop reads other than by iterating it: ``next(it)``, ``dataset[i]``."""
+        if self.recording and self.loop is not None:
+            self.loop.draws.append((value, dotted(node)))
+
     def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
         """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
         if name == "len" and len(args) == 1:
@@ -746,6 +760,12 @@ class Interpreter:
             reason = value.reason if isinstance(value, V.PerItem) and value.kind in ("seq", "text") else \
                 V.varies(value) if isinstance(value, V.Tensor) else None
             return V.PerItem("number", reason) if reason else None
+        if name == "next":  # next(it), it = iter(loader): a batch drawn in the loop, as if iterated
+            value = args[0] if args else None
+            if isinstance(value, V.Loader):
+                self._draw(value, node.args[0].value)
+                return self._element(value)
+            return None
         if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":
             batch = self.ev(node.args[0].value)
             if isinstance(batch, V.ListOf) and isinstance(batch.element, V.Seq):
@@ -784,7 +804,12 @@ class Interpreter:
                             {"callee": fn})
             self.emit_existing(event)
             fn.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs))
-        return self.summary(fn, args, kwargs)
+        value = self.summary(fn, args, kwargs)
+        if isinstance(value, V.Loader) and value.dataset_role is None:
+            split = _split_argument(node)
+            if split is not None:  # get_loader("train"), build_dataloader(cfg, split="test")
+                value = V.Loader(value.dataset, value.role, value.node, split, value.shuffled, value.batch, node)
+        return value
 
     def emit_existing(self, event: F.Event) -> None:
         self.facts.events.append(event)
@@ -909,9 +934,25 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "inner", inner)
 
 
+_SPLIT_WORDS = {"train": "train", "training": "train", "val": "eval", "valid": "eval", "validation": "eval",
+                "test": "eval", "testing": "eval", "eval": "eval", "dev": "eval"}
+
+
+def _split_argument(node: cst.Call) -> Optional[str]:
+    """The data split a helper is asked for by a string argument: "train" or "eval"; None if none or several."""
+    found = {_SPLIT_WORDS.get(str(a.value.evaluated_value).lower()) for a in node.args
+             if isinstance(a.value, cst.SimpleString) and (a.keyword is None or a.keyword.value in
+                                                           ("split", "mode", "phase", "subset", "stage", "name"))}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
 def _batched(item: Any) -> Any:
     if isinstance(item, V.Tensor) and item.shape is not None:
         return item.but(shape=(None,) + item.shape)
+    if isinstance(item, V.Scalar) and item.value_range is not None:  # numbers collated into a 1-d tensor
+        return V.Tensor(dtype=item.kind, shape=(None,), value_range=item.value_range,
+                        continuous=False if item.kind == "int" else None)
     return item
 def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
     """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""

@@ -6,6 +6,7 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..model import SemanticModel, facts as F, labels, regions, values as V
+from ..model.names import dotted
 from ..model.naming import role_of_name
 from ..model.util import arg_node
 from . import Report, Rule, register, source
@@ -192,6 +193,35 @@ class TrainModeNotRestored(Rule):
                     "training epoch."))
 
 
+def _training_dataset(value: object, text: Optional[str]) -> bool:
+    if isinstance(value, V.Dataset):
+        return value.train is True or value.train is None and role_of_name(text) == "train"
+    if isinstance(value, V.Instance) and "__getitem__" in value.cls.methods:
+        return role_of_name(text) == "train"
+    return False
+
+
+def _drawn_training_data(fn: F.FunctionFacts, loop: F.Loop) -> Optional[cst.CSTNode]:
+    """The node of training data a loop reads without iterating it, `x, y = next(train_iter)` with
+    `train_iter = iter(self.train_loader)`, or `self.train_set[i]`, when the loop accumulates a score
+    over what it reads (`correct += ...`); None otherwise. Reading a few samples to show predictions
+    is not an evaluation."""
+    found = None
+    for value, text in loop.draws:
+        if _training_loader(value) or _training_dataset(value, text):
+            found = text
+            break
+    if found is None or not any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
+        return None
+    for node in _walk(loop.node.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "next" \
+                and node.args or isinstance(node, cst.Subscript):
+            target = node.args[0].value if isinstance(node, cst.Call) else node.value
+            if dotted(target) == found:
+                return node
+    return None
+
+
 def _training_loader(value: object) -> bool:
     value = getattr(value, "inner", value)  # enumerate(loader)
     return isinstance(value, V.Loader) and (value.role == "train" or value.dataset_role == "train")
@@ -237,7 +267,7 @@ class EvalOnTrainingData(Rule):
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
             if loader.role == "eval" and loader.dataset_role == "train":
-                yield Report(event.node, (
+                yield Report(loader.site or event.node, (
                     f"`{event.data['name']}` is an evaluation loader built on the training dataset: "
                     "evaluation measures memorization, not generalization. Build it on the validation/test "
                     "split (e.g. `train=False`)."))
@@ -248,15 +278,23 @@ class EvalOnTrainingData(Rule):
         loop is the line to fix. A loader received as a parameter is judged where the caller passes it."""
         for fn in model.functions:
             for loop in fn.loops:
-                if not _training_loader(loop.iter_value) or not _evaluates(model, fn, loop):
+                drawn = _drawn_training_data(fn, loop)
+                if not (_training_loader(loop.iter_value) or drawn) or not _evaluates(model, fn, loop):
                     continue
-                if loop.iter_text is not None and _param_index(fn, loop.iter_text) is not None:
-                    continue
+                iterated = getattr(loop.iter_value, "inner", loop.iter_value)
+                if drawn is None and iterated.role == "eval" and iterated.dataset_role == "train" and \
+                        iterated.site is not None:
+                    continue  # `test_loader = get_loader("train")`: reported where the split is asked for
+                read = dotted(drawn.args[0].value if isinstance(drawn, cst.Call) else drawn.value) \
+                    if drawn is not None else loop.iter_text
+                if read is not None and _param_index(fn, read) is not None:
+                    continue  # a parameter: judged where the caller passes it
                 if not regions.is_eval_function(fn) and _loop_reported_role(model, fn, loop) == "train":
                     continue  # training accuracy measured after the epoch and reported as such
                 where = f"`{fn.name}`" if regions.is_eval_function(fn) else "this evaluation loop"
-                yield Report(loop.node.iter, (
-                    f"{where} iterates the training loader: the reported accuracy measures memorization, "
+                what = "reads the training data" if drawn is not None else "iterates the training loader"
+                yield Report(drawn if drawn is not None else loop.node.iter, (
+                    f"{where} {what}: the reported accuracy measures memorization, "
                     "not generalization. Iterate the validation or test loader."))
 
     @staticmethod
@@ -277,7 +315,9 @@ class EvalOnTrainingData(Rule):
                         continue  # the caller's own parameter: judged at the caller's call sites
                     value = site.kwargs.get(name) if name in site.kwargs else \
                         site.args[index] if index < len(site.args) else None
-                    if not _training_loader(value) or getattr(value, "inner", value).role == "eval":
+                    if isinstance(value, (V.Dataset, V.Instance)) and _training_dataset(value, dotted(passed)):
+                        pass  # a training dataset indexed by the helper
+                    elif not _training_loader(value) or getattr(value, "inner", value).role == "eval":
                         continue  # an evaluation loader on training data is reported where it is built
                     root = site.caller.node if site.caller.node is not None else model.module
                     role = labels.reported_role(root, site.node)
@@ -299,6 +339,11 @@ def _evaluating_params(model: SemanticModel) -> dict:
             index = _param_index(fn, loop.iter_text) if loop.iter_text else None
             if index is not None and _evaluates(model, fn, loop):
                 helpers.setdefault(fn, set()).add((loop.iter_text, index))
+            for name in {text for _, text in loop.draws if text and "." not in text}:  # dataset[i]
+                index = _param_index(fn, name)
+                if index is not None and _evaluates(model, fn, loop) and \
+                        any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
+                    helpers.setdefault(fn, set()).add((name, index))
         for name in _comprehension_params(fn):  # sum(... for x, y in loader)
             index = _param_index(fn, name)
             forwards = [e for e in fn.events if e.kind == F.FORWARD]
