@@ -11,9 +11,11 @@ from .diagnostic import Finding
 
 # A file that mentions none of these cannot hold anything a rule looks for: it is not parsed.
 _RELEVANT = re.compile(rb"torch|keras|tensorflow|backward|zero_grad|\.step\(")
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?", re.IGNORECASE)
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_FILE_NOQA = re.compile(r"^\s*#\s*zerolint:\s*noqa\s*$", re.IGNORECASE | re.MULTILINE)
+# Compiled on first use (re caches them): most files hold no `noqa` at all, so a one-file run
+# compiles none of these (issue 9). A line or file without "noqa" (any case) cannot match them.
+_NOQA = r"#\s*noqa(?::\s*(?P<codes>[A-Za-z]+[0-9]+(?:\s*,\s*[A-Za-z]+[0-9]+)*))?"
+_SURROGATE = "[\ud800-\udfff]"
+_FILE_NOQA = r"^\s*#\s*zerolint:\s*noqa\s*$"
 
 
 class FileResult:
@@ -88,13 +90,13 @@ def lint_source(data: bytes | str, path: str = "<string>", config: Optional[Conf
     try:
         if text is None:
             text = _decode(data)
-        elif _SURROGATE.search(text):
+        elif not text.isascii() and re.search(_SURROGATE, text):
             raise UnicodeDecodeError("utf-8", data, 0, 1, "lone surrogates in the text")
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         result.findings.append(_zl000(path, 1, 1, f"cannot decode file: {exc}; save it as UTF-8 or "
                                                   "declare its encoding (PEP 263)"))
         return result
-    if _FILE_NOQA.search(text):
+    if "noqa" in text.lower() and re.search(_FILE_NOQA, text, re.IGNORECASE | re.MULTILINE):
         return result
     seconds = config.file_timeout if config is not None else guard.DEFAULT_FILE_TIMEOUT
     _load_analysis()  # imports run outside the budget: a timer firing mid-import would break them
@@ -216,20 +218,39 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
     lines = text.splitlines()
     findings = []
     seen = set()
+    placed = []
     for rule, report in reports:
         span = positions.get(report.node)
         if span is None:
             continue
-        start, end = span.start, span.end
-        if _suppressed(lines, start.line, rule.code):
+        if _suppressed(lines, span.start.line, rule.code):
             continue
+        placed.append((rule, report, span))
+    repeats = _repeats(placed)
+    for rule, report, span in placed:
+        start, end = span.start, span.end
         key = (rule.code, start.line, start.column)
-        if key in seen:
+        group = (rule.code, report.group) if report.group is not None else None
+        if key in seen or group in repeats and repeats[group][0] != (start.line, start.column):
             continue
         seen.add(key)
+        message = report.message
+        if group in repeats and len(repeats[group]) > 1:
+            others = sorted({line for line, _ in repeats[group][1:]})
+            message += (f" The same output reaches the same loss again at line{'s' if len(others) > 1 else ''} "
+                        f"{', '.join(str(line) for line in others)} in this iteration: one fix covers every call.")
         findings.append(Finding(path, start.line, start.column + 1, end.line, end.column + 1, rule.code,
-                                rule.name, report.severity or rule.severity, report.message))
+                                rule.name, report.severity or rule.severity, message))
     return findings, positions
+
+
+def _repeats(placed: list) -> dict:
+    """(code, group) -> the sorted (line, column) of the reports of one bug seen at several call sites."""
+    lines: dict = {}
+    for rule, report, span in placed:
+        if report.group is not None:
+            lines.setdefault((rule.code, report.group), set()).add((span.start.line, span.start.column))
+    return {key: sorted(found) for key, found in lines.items()}
 
 
 def _positions(module):
@@ -251,7 +272,10 @@ def _positions(module):
 def _suppressed(lines: list, line: int, code: str) -> bool:
     if not 0 < line <= len(lines):
         return False
-    match = _NOQA.search(lines[line - 1])
+    text = lines[line - 1]
+    if "noqa" not in text.lower():
+        return False
+    match = re.search(_NOQA, text, re.IGNORECASE)
     if match is None:
         return False
     codes = match.group("codes")

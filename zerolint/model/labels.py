@@ -15,6 +15,7 @@ import libcst as cst
 
 from .names import dotted
 from .naming import role_of_name
+from .walk import descendants
 
 _PERCENT = re.compile(r"%(?!%)[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlL]?[a-zA-Z]")
 _BRACES = re.compile(r"\{[^{}]*\}")
@@ -23,13 +24,7 @@ _BRACES = re.compile(r"\{[^{}]*\}")
 def _contains(tree: cst.CSTNode, target: cst.CSTNode) -> bool:
     if tree is target:
         return True
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if node is target:
-            return True
-        stack.extend(node.children)
-    return False
+    return any(node is target for node in descendants(tree))
 
 
 def _text(node: cst.CSTNode) -> Optional[str]:

@@ -9,6 +9,7 @@ from ..model import SemanticModel, facts as F, labels, regions, values as V
 from ..model.names import dotted
 from ..model.naming import role_of_name
 from ..model.util import arg_node
+from ..model.walk import descendants
 from . import Report, Rule, register, source
 
 _WHERE = {
@@ -423,11 +424,7 @@ def _loop_reported_role(model: SemanticModel, fn: F.FunctionFacts, loop: F.Loop)
 
 
 def _walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(current.children)
+    return descendants(node)  # unordered: the callers collect sets
 
 
 @register
