@@ -422,8 +422,9 @@ def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     target = None
     for parent in tree.ancestors(forward):
         if isinstance(parent, (cst.For, cst.While)):
-            target = parent
-            break
+            if not _trains(parent, forward):
+                target = parent
+            break  # a loop that also trains (`_run_epoch(train=True)` then `(train=False)`): the statement
         if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             break
     if target is None:
@@ -440,6 +441,23 @@ def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
         leading_lines=target.leading_lines,
     )
     return {target: wrapped}
+
+
+def _trains(loop: cst.CSTNode, flagged: cst.Call) -> bool:
+    """Does the loop also train: a backward, an optimizer step, `model.train()`, or another call of the
+    routine the flagged call evaluates through?"""
+    callee = dotted(flagged.func)
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "step", "train"):
+                found.append(call)
+            elif call is not flagged and callee and dotted(call.func) == callee:
+                found.append(call)
+
+    loop.visit(Finder())
+    return bool(found)
 
 
 def _yields(node: cst.CSTNode) -> bool:

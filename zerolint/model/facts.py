@@ -164,6 +164,7 @@ class _WeightInitData(TypedDict):
 
 class WeightInitData(_WeightInitData, total=False):
     activation: Optional[str]  # Keras: the layer's activation
+    repeated: bool  # Keras: a layer built in a loop (`for units in cfg["hidden"]: Dense(...)`), several layers
 
 
 EVENT_DATA: dict = {
@@ -183,6 +184,7 @@ class Loop:
     iter_value: Any = None  # the abstract value iterated (a Loader, say)
     iter_text: Optional[str] = None  # the iterated expression's dotted name, e.g. "val_loader"
     events: list = field(default_factory=list)
+    draws: list = field(default_factory=list)  # (value, dotted text) read by next(it) / dataset[i] in the body
 
     def ancestors(self) -> Iterator["Loop"]:
         loop: Optional[Loop] = self

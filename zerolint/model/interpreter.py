@@ -552,7 +552,7 @@ class Interpreter:
     def _bind_loader(self, loader: V.Loader, name: str) -> V.Loader:
         if loader.role is None:
             loader = V.Loader(loader.dataset, role_of_name(name), loader.node, loader.dataset_role,
-                              loader.shuffled, loader.batch)
+                              loader.shuffled, loader.batch, loader.site)
         if loader.node is not None and isinstance(loader.node, cst.Call):
             self.emit(F.LOADER, loader.node, loader=loader, name=name)
         return loader
@@ -622,6 +622,9 @@ class Interpreter:
                 if i is not None and -len(base.items) <= i < len(base.items) and len(e.slice) == 1:
                     return base.items[i]
                 return None
+            if (isinstance(base, (V.Dataset, V.Instance)) or base is None and isinstance(e.value, cst.Name)) \
+                    and len(e.slice) == 1:
+                self._draw(base, e.value)  # train_set[i]
             per_item = self._per_item_subscript(e, base, index)
             if per_item is not _MISSING:
                 return per_item
@@ -632,7 +635,13 @@ class Interpreter:
         if t is cst.IfExp:
             self.ev(e.test)
             a, b = self.ev(e.body), self.ev(e.orelse)
-            return a if V.same_value(a, b) else None
+            if V.same_value(a, b):
+                return a
+            if isinstance(a, V.Number) and isinstance(b, V.Number) and \
+                    all(isinstance(v.value, (int, float)) for v in (a, b)):  # 1 if same else -1
+                kind = "int" if all(isinstance(v.value, int) for v in (a, b)) else "float"
+                return V.Scalar(kind, (min(a.value, b.value), max(a.value, b.value)))
+            return None
         if t is cst.Await:
             return self.ev(e.expression)
         if t is cst.NamedExpr:
@@ -829,7 +838,7 @@ class Interpreter:
             if method in _MUTATORS and node.args:
                 self.reach.mutate(func.value, reach_of.join(*(self.reach.of(a.value) for a in node.args)))
             return self.method_call(recv, method, node, args, kwargs)
-        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip"):
+        if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip", "next"):
             return self._builtin(func.value, node, args)
         return self.call_value(callee, node, args, kwargs, dotted(func))
 
@@ -842,6 +851,11 @@ class Interpreter:
         elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
             self.env[name] = None
 
+    def _draw(self, value: Any, node: cst.BaseExpression) -> None:
+        """Record the data a loop reads other than by iterating it: ``next(it)``, ``dataset[i]``."""
+        if self.recording and self.loop is not None:
+            self.loop.draws.append((value, dotted(node)))
+
     def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
         """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
         if name == "len" and len(args) == 1:
@@ -849,6 +863,12 @@ class Interpreter:
             reason = value.reason if isinstance(value, V.PerItem) and value.kind in ("seq", "text") else \
                 V.varies(value) if isinstance(value, V.Tensor) else None
             return V.PerItem("number", reason) if reason else None
+        if name == "next":  # next(it), it = iter(loader): a batch drawn in the loop, as if iterated
+            value = args[0] if args else None
+            if isinstance(value, V.Loader):
+                self._draw(value, node.args[0].value)
+                return self._element(value)
+            return None
         if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":
             batch = self.ev(node.args[0].value)
             if isinstance(batch, V.ListOf) and isinstance(batch.element, V.Seq):
@@ -895,6 +915,10 @@ class Interpreter:
             self._pending_reach = None
         self.reach.calls[id(node)] = self.last_reach
         self.reach.items[id(node)] = self.last_items
+        if isinstance(value, V.Loader) and value.dataset_role is None:
+            split = _split_argument(node)
+            if split is not None:  # get_loader("train"), build_dataloader(cfg, split="test")
+                value = V.Loader(value.dataset, value.role, value.node, split, value.shuffled, value.batch, node)
         return value
 
     def _arg_reach(self, node: cst.Call) -> Optional[tuple]:
@@ -1042,6 +1066,19 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "inner", inner)
 
 
+_SPLIT_WORDS = {"train": "train", "training": "train", "val": "eval", "valid": "eval", "validation": "eval",
+                "test": "eval", "testing": "eval", "eval": "eval", "dev": "eval"}
+
+
+def _split_argument(node: cst.Call) -> Optional[str]:
+    """The data split a helper is asked for by a string argument: "train" or "eval"; None if none or several."""
+    found = {_SPLIT_WORDS.get(str(a.value.evaluated_value).lower()) for a in node.args
+             if isinstance(a.value, cst.SimpleString) and (a.keyword is None or a.keyword.value in
+                                                           ("split", "mode", "phase", "subset", "stage", "name"))}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
 def _items_reach(returned: list) -> Optional[tuple]:
     """Element-wise reach of returned tuples (`return actor_loss, critic_loss`), if all have one length."""
     if not returned or any(r is None or len(r) != len(returned[0]) for r in returned):
@@ -1053,7 +1090,12 @@ def _batched(item: Any) -> Any:
     """A sample stacked by the default collate: one more leading dimension, the batch (``V.BATCH_MAJOR``)."""
     if isinstance(item, V.Tensor):
         return item.but(shape=(None,) + item.shape if item.shape is not None else None, dim_names=V.BATCH_MAJOR)
+    if isinstance(item, V.Scalar) and item.value_range is not None:  # numbers collated into a 1-d tensor
+        return V.Tensor(dtype=item.kind, shape=(None,), value_range=item.value_range,
+                        continuous=False if item.kind == "int" else None, dim_names=V.BATCH_MAJOR)
     return item
+
+
 def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
     """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""
     reason = f"the items of `{name or 'the list'}` differ"

@@ -136,8 +136,20 @@ def eval_region(event: F.Event, test_file: bool) -> Optional[str]:
         if item.kind in _TRAINING_KINDS:
             return None
         if item.kind in (F.MODE_TRAIN, F.MODE_EVAL) and _same_model(item.event, event):
-            return "after-eval" if item.kind == F.MODE_EVAL else None
+            return "after-eval" if _mode_kind(expanded, item) == F.MODE_EVAL else None
     return None
+
+
+def _is_context_manager(fn) -> bool:
+    node = getattr(fn, "node", None)
+    if node is None:
+        return False
+    for dec in node.decorators:
+        d = dec.decorator
+        name = d.attr.value if hasattr(d, "attr") else getattr(d, "value", None)
+        if name in ("contextmanager", "asynccontextmanager"):
+            return True
+    return False
 
 
 _LOADS = frozenset(("load_state_dict", "load", "load_weights", "from_pretrained", "load_from_checkpoint"))
@@ -226,6 +238,18 @@ def leaves_after(event: F.Event) -> bool:
     return False
 
 
+def _mode_kind(expanded: list, item: F.Expanded) -> str:
+    """The mode a mode event leaves for the code after it. A mode set by a `@contextmanager` helper
+    (`with self.evaluating(): ...`) is the one it enters with: what it restores after its `yield` runs
+    when the with block ends, not before the code that follows the call."""
+    for call in item.via:
+        if _is_context_manager(call.data.get("callee")):
+            for other in expanded:
+                if call in other.via and other.kind in (F.MODE_EVAL, F.MODE_TRAIN):
+                    return other.kind
+    return item.kind
+
+
 def _contains(tree: cst.CSTNode, target: cst.CSTNode) -> bool:
     class Search(cst.CSTVisitor):
         found = False
@@ -256,7 +280,7 @@ def mode_at(event: F.Event, forward: F.Event, depth: int = 4) -> Optional[str]:
     expanded = F.expand(fn.events)
     for item in reversed(expanded[: position(expanded, event)]):
         if item.kind in (F.MODE_EVAL, F.MODE_TRAIN) and _same_model(item.event, forward):
-            return "eval" if item.kind == F.MODE_EVAL else "train"
+            return "eval" if _mode_kind(expanded, item) == F.MODE_EVAL else "train"
     if fn.is_module:
         info = forward.data.get("module")
         if info is not None and info.starts_in_training_mode is not None:

@@ -222,6 +222,7 @@ class Loader:
     dataset_role: Optional[str] = None  # "train"/"eval" from the dataset (train=True, its name)
     shuffled: Optional[bool] = None  # shuffle=True or a sampler; False when neither; None: unknown
     batch: Any = None  # what its collate_fn (a function of this file) returns for a batch, where known
+    site: Optional[cst.CSTNode] = None  # the helper call that asked for its split (`get_loader("train")`)
 
 
 @dataclass(frozen=True)
@@ -246,9 +247,11 @@ class Number:
 
 @dataclass(frozen=True)
 class Scalar:
-    """A Python number whose value is unknown (``int(row["label"])``): "int" or "float"."""
+    """A Python number whose value is unknown (``int(row["label"])``): "int" or "float"; where known, the
+    range it takes (``1 if same else -1``)."""
 
     kind: str
+    value_range: Optional[tuple] = None
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..model import SemanticModel, facts as F, labels, regions, values as V
+from ..model.names import dotted
 from ..model.naming import role_of_name
 from ..model.util import arg_node
 from ..model.walk import descendants
@@ -37,6 +38,65 @@ def _costly(event: F.Event) -> bool:
     return bool(set(regions.tokens(fn.name)) & V.EVAL_ROUTINE_WORDS) and not fn.is_module
 
 
+_FLAG_PARAMS = {"train", "training", "is_train", "is_training", "train_mode", "do_train", "backprop", "update"}
+_PHASE_PARAMS = {"mode", "phase", "split", "stage", "state"}
+_MODE_CALLS = {"train", "eval"}
+_GRAD_CALLS = {"no_grad", "inference_mode", "set_grad_enabled", "enable_grad"}
+
+
+def _eval_flag(fn: F.FunctionFacts, site: F.CallSite) -> bool:
+    """Is this call of a shared train/evaluate routine (`_run_epoch(loader, train=False)`,
+    `run_epoch(loader, phase="val")`) the evaluation one: a training flag passed False, a phase named
+    for evaluation?"""
+    for param in fn.params:
+        name = param.name.value
+        index = _param_index(fn, name)
+        if index is None:
+            continue
+        passed = arg_node(site.node, name, index)
+        if passed is None:
+            passed = param.default
+        if passed is None:
+            continue
+        if name in _FLAG_PARAMS and isinstance(passed, cst.Name) and passed.value == "False":
+            return True
+        if name in _PHASE_PARAMS and isinstance(passed, cst.SimpleString) and \
+                str(passed.evaluated_value).lower() in V.EVAL_ROUTINE_WORDS:
+            return True
+    return False
+
+
+def _calls_method(fn: F.FunctionFacts, names: set) -> bool:
+    """Does the routine's body call `<x>.train(...)`/`.eval()` (or a grad-mode API) itself, in any form?"""
+    if fn.node is None:
+        return False
+    for node in _walk(fn.node.body):
+        if isinstance(node, cst.Call):
+            func = node.func
+            last = func.attr.value if isinstance(func, cst.Attribute) else \
+                func.value if isinstance(func, cst.Name) else None
+            if last in names:
+                return True
+    return False
+
+
+def _shared_routine_evals(model: SemanticModel) -> Iterable[tuple[F.CallSite, F.Event]]:
+    """Calls that evaluate through a routine that also trains: `self._run_epoch(val_loader, train=False)`.
+    The routine's own forward is training code (its loop steps the optimizer), so the evaluation is the
+    call; yields (call site, first forward of the routine)."""
+    if model.is_test_file:
+        return
+    for fn in model.functions:
+        if not fn.call_sites or not regions.has_training(fn.events):
+            continue
+        forward = next((i.event for i in F.expand(fn.events) if i.kind == F.FORWARD), None)
+        if forward is None:
+            continue
+        for site in fn.call_sites:
+            if _eval_flag(fn, site):
+                yield site, forward
+
+
 @register
 class EvalWithoutNoGrad(Rule):
     code = "ZL301"
@@ -52,6 +112,15 @@ class EvalWithoutNoGrad(Rule):
                 f"forward pass {_WHERE[region]} runs with autograd on: every activation is kept for a "
                 "backward pass that never comes, wasting memory and time. Wrap evaluation in "
                 "`with torch.no_grad():` (or torch.inference_mode(), or decorate the function)."))
+        for site, forward in _shared_routine_evals(model):
+            fn = forward.function
+            if regions.is_grad_off(site.event) or forward.grad_off or _calls_method(fn, _GRAD_CALLS) or \
+                    fn.decorated_grad_off:
+                continue
+            yield Report(site.node, (
+                f"`{fn.name}` evaluates here with autograd on: its forward passes keep every activation for "
+                "a backward pass that never comes, wasting memory and time. Wrap the call in "
+                "`with torch.no_grad():` (or disable gradients inside when the routine is not training)."))
 
 
 @register
@@ -73,6 +142,18 @@ class EvalWithoutModelEval(Rule):
                 f"{name} is evaluated in training mode: it has Dropout/BatchNorm, which drop units and "
                 "use batch statistics, so the reported accuracy is noisy and wrong. Call model.eval() "
                 "before evaluating and model.train() before training again."))
+        for site, forward in _shared_routine_evals(model):
+            info = forward.data.get("module")
+            fn = forward.function
+            if info is None or info.has_dropout_or_bn is not True or _calls_method(fn, _MODE_CALLS) or \
+                    regions.mode_at(site.event, forward) != "train":
+                continue
+            name = f"`{info.name}`" if info.name else "the model"
+            yield Report(site.node, (
+                f"`{fn.name}` evaluates {name} here in training mode: it has Dropout/BatchNorm, which drop "
+                "units and use batch statistics, so the reported score is noisy and wrong. Call "
+                "model.eval() before this call (or inside the routine when it is not training) and "
+                "model.train() before training again."))
 
 
 @register
@@ -111,6 +192,35 @@ class TrainModeNotRestored(Rule):
                     "trains without calling model.train(): Dropout stays off and BatchNorm stops learning "
                     "its statistics for the rest of training. Call model.train() at the start of each "
                     "training epoch."))
+
+
+def _training_dataset(value: object, text: Optional[str]) -> bool:
+    if isinstance(value, V.Dataset):
+        return value.train is True or value.train is None and role_of_name(text) == "train"
+    if isinstance(value, V.Instance) and "__getitem__" in value.cls.methods:
+        return role_of_name(text) == "train"
+    return False
+
+
+def _drawn_training_data(fn: F.FunctionFacts, loop: F.Loop) -> Optional[cst.CSTNode]:
+    """The node of training data a loop reads without iterating it, `x, y = next(train_iter)` with
+    `train_iter = iter(self.train_loader)`, or `self.train_set[i]`, when the loop accumulates a score
+    over what it reads (`correct += ...`); None otherwise. Reading a few samples to show predictions
+    is not an evaluation."""
+    found = None
+    for value, text in loop.draws:
+        if _training_loader(value) or _training_dataset(value, text):
+            found = text
+            break
+    if found is None or not any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
+        return None
+    for node in _walk(loop.node.body):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "next" \
+                and node.args or isinstance(node, cst.Subscript):
+            target = node.args[0].value if isinstance(node, cst.Call) else node.value
+            if dotted(target) == found:
+                return node
+    return None
 
 
 def _training_loader(value: object) -> bool:
@@ -158,7 +268,7 @@ class EvalOnTrainingData(Rule):
         for event in model.events(F.LOADER):
             loader = event.data["loader"]
             if loader.role == "eval" and loader.dataset_role == "train":
-                yield Report(event.node, (
+                yield Report(loader.site or event.node, (
                     f"`{event.data['name']}` is an evaluation loader built on the training dataset: "
                     "evaluation measures memorization, not generalization. Build it on the validation/test "
                     "split (e.g. `train=False`)."))
@@ -169,15 +279,23 @@ class EvalOnTrainingData(Rule):
         loop is the line to fix. A loader received as a parameter is judged where the caller passes it."""
         for fn in model.functions:
             for loop in fn.loops:
-                if not _training_loader(loop.iter_value) or not _evaluates(model, fn, loop):
+                drawn = _drawn_training_data(fn, loop)
+                if not (_training_loader(loop.iter_value) or drawn) or not _evaluates(model, fn, loop):
                     continue
-                if loop.iter_text is not None and _param_index(fn, loop.iter_text) is not None:
-                    continue
+                iterated = getattr(loop.iter_value, "inner", loop.iter_value)
+                if drawn is None and iterated.role == "eval" and iterated.dataset_role == "train" and \
+                        iterated.site is not None:
+                    continue  # `test_loader = get_loader("train")`: reported where the split is asked for
+                read = dotted(drawn.args[0].value if isinstance(drawn, cst.Call) else drawn.value) \
+                    if drawn is not None else loop.iter_text
+                if read is not None and _param_index(fn, read) is not None:
+                    continue  # a parameter: judged where the caller passes it
                 if not regions.is_eval_function(fn) and _loop_reported_role(model, fn, loop) == "train":
                     continue  # training accuracy measured after the epoch and reported as such
                 where = f"`{fn.name}`" if regions.is_eval_function(fn) else "this evaluation loop"
-                yield Report(loop.node.iter, (
-                    f"{where} iterates the training loader: the reported accuracy measures memorization, "
+                what = "reads the training data" if drawn is not None else "iterates the training loader"
+                yield Report(drawn if drawn is not None else loop.node.iter, (
+                    f"{where} {what}: the reported accuracy measures memorization, "
                     "not generalization. Iterate the validation or test loader."))
 
     @staticmethod
@@ -198,7 +316,9 @@ class EvalOnTrainingData(Rule):
                         continue  # the caller's own parameter: judged at the caller's call sites
                     value = site.kwargs.get(name) if name in site.kwargs else \
                         site.args[index] if index < len(site.args) else None
-                    if not _training_loader(value) or getattr(value, "inner", value).role == "eval":
+                    if isinstance(value, (V.Dataset, V.Instance)) and _training_dataset(value, dotted(passed)):
+                        pass  # a training dataset indexed by the helper
+                    elif not _training_loader(value) or getattr(value, "inner", value).role == "eval":
                         continue  # an evaluation loader on training data is reported where it is built
                     root = site.caller.node if site.caller.node is not None else model.module
                     role = labels.reported_role(root, site.node)
@@ -220,6 +340,11 @@ def _evaluating_params(model: SemanticModel) -> dict:
             index = _param_index(fn, loop.iter_text) if loop.iter_text else None
             if index is not None and _evaluates(model, fn, loop):
                 helpers.setdefault(fn, set()).add((loop.iter_text, index))
+            for name in {text for _, text in loop.draws if text and "." not in text}:  # dataset[i]
+                index = _param_index(fn, name)
+                if index is not None and _evaluates(model, fn, loop) and \
+                        any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
+                    helpers.setdefault(fn, set()).add((name, index))
         for name in _comprehension_params(fn):  # sum(... for x, y in loader)
             index = _param_index(fn, name)
             forwards = [e for e in fn.events if e.kind == F.FORWARD]

@@ -75,7 +75,8 @@ class ConstantWeightInit(Rule):
             owner = target.split(".weight")[0]
             generic = not keras and "." not in owner and owner != "self" and _any_module(owner, event)
             dead_relu = keras and event.data.get("activation") == V.RELU
-            if generic or dead_relu or len(per_scope[event.function]) >= 2:
+            repeated = keras and event.data.get("repeated")  # one Dense(...) call building every hidden layer
+            if generic or dead_relu or repeated or len(per_scope[event.function]) >= 2:
                 yield Report(event.node, (
                     "weights initialized to a constant: every unit of the layer computes the same output "
                     "and receives the same gradient (behind a ReLU, zeros pass no gradient at all), so the "

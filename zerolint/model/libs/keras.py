@@ -76,8 +76,9 @@ def _layer(ip, qual, parts, node: cst.Call, args: list, kwargs: dict) -> Any:
     name = parts[-1]
     activation = _activation(ip.imports, arg_node(node, "activation", 1 if name == "Dense" else 99))
     init = arg_node(node, "kernel_initializer", 99)
-    if init is not None and _is_constant_initializer(ip.imports, init):
-        ip.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True, activation=activation)
+    if init is not None and (_is_constant_initializer(ip.imports, init) or _configured_constant(ip, init)):
+        ip.emit(F.WEIGHT_INIT, init, target=f"{name}.kernel", guards=(), keras=True, activation=activation,
+                repeated=_stacked_in_loop(ip, node))
     if name in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "BatchNormalization", "GaussianDropout",
                 "AlphaDropout"):
         return V.Module(V.ModuleInfo(name, framework="keras", passthrough=True, has_dropout_or_bn=True))
@@ -286,6 +287,87 @@ def _is_constant_initializer(imports: ImportTable, node: cst.BaseExpression) -> 
     target = node.func if isinstance(node, cst.Call) else node
     qual = imports.resolve(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
     return bool(qual) and qual.rsplit(".", 1)[-1] in ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
+
+
+def _stacked_in_loop(ip, layer: cst.Call) -> bool:
+    """Is this layer stacked once per iteration of a loop (`model.add(Dense(...))`, `layers.append(...)`,
+    `x = Dense(...)(x)`): the same initializer for every hidden layer the loop builds."""
+    loop = ip.loop
+    if loop is None:
+        return False
+    stack: list = [loop.node.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            if node.func is layer:
+                return True  # Dense(...)(x)
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("add", "append") and \
+                    any(a.value is layer for a in node.args):
+                return True
+        stack.extend(node.children)
+    return False
+
+
+_CONSTANT_NAMES = ("zeros", "ones", "constant", "zero")
+_CONFIG_STRINGS: dict = {}  # id(module) -> (module, {key: {string values bound to it}})
+
+
+def _config_strings(module: cst.Module) -> dict:
+    """Every string literal the file binds to a configuration key: `{"init": "zeros"}`,
+    `add_argument("--init", default="zeros")`, a dataclass field `init: str = "zeros"`, `INIT = "zeros"`,
+    a keyword `init="zeros"`. Computed once per file."""
+    entry = _CONFIG_STRINGS.get(id(module))
+    if entry is not None and entry[0] is module:
+        return entry[1]
+    found: dict = {}
+
+    def add(key: str, value: cst.BaseExpression) -> None:
+        if isinstance(value, cst.SimpleString):
+            found.setdefault(key.lstrip("-").replace("-", "_"), set()).add(str(value.evaluated_value).lower())
+
+    stack: list = [module]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.children)
+        if isinstance(node, cst.DictElement) and isinstance(node.key, cst.SimpleString):
+            add(str(node.key.evaluated_value), node.value)
+        elif isinstance(node, cst.Call):
+            flags = [a.value for a in node.args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
+            for arg in node.args:
+                if arg.keyword is None:
+                    continue
+                if arg.keyword.value == "default" and flags:  # add_argument("-i", "--init", default=...)
+                    longest = max((str(f.evaluated_value) for f in flags), key=len)
+                    add(longest, arg.value)
+                else:
+                    add(arg.keyword.value, arg.value)
+        elif isinstance(node, cst.AnnAssign) and isinstance(node.target, cst.Name) and node.value is not None:
+            add(node.target.value, node.value)
+        elif isinstance(node, cst.Assign) and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            add(node.targets[0].target.value, node.value)
+    _CONFIG_STRINGS.clear()
+    _CONFIG_STRINGS[id(module)] = (module, found)
+    return found
+
+
+def _configured_constant(ip, node: cst.BaseExpression) -> bool:
+    """`kernel_initializer=cfg["init"]` / `args.init` / `config.init` / `INIT`: every string the file binds
+    to that configuration key names a constant initializer."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
+            and isinstance(node.slice[0].slice.value, cst.SimpleString):
+        key = str(node.slice[0].slice.value.evaluated_value)
+    elif isinstance(node, cst.Attribute):
+        key = node.attr.value
+    elif isinstance(node, cst.Name):
+        key = node.value
+    else:
+        return False
+    module = getattr(ip, "module", None)
+    if module is None:
+        return False
+    values = _config_strings(module).get(key.lower() if key.isupper() else key) or \
+        _config_strings(module).get(key)
+    return bool(values) and all(v in _CONSTANT_NAMES for v in values)
 
 
 def _loss_from_node(qual: str, node: cst.Call) -> V.Loss:

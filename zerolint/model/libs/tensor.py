@@ -140,7 +140,7 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         return byte_tensor(node)
     if name in ("tensor", "as_tensor") and args and isinstance(args[0], (V.Scalar, V.Number)):
         kind = args[0].kind if isinstance(args[0], V.Scalar) else "int" if isinstance(args[0].value, int) else "float"
-        rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else None
+        rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else args[0].value_range
         return V.Tensor(dtype=dtype_of_args(ip, node) or kind, shape=(), value_range=rng, origin=node)  # a 0-d tensor
     if name != "stack" and args and isinstance(args[0], V.Frame):  # torch.tensor(df["label"]): one value per row
         frame = args[0]
