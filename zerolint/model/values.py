@@ -299,10 +299,11 @@ class ListOf:
 @dataclass(frozen=True)
 class Frame:
     """A pandas DataFrame (``column`` None) or one of its columns (``df["label"]``, ``column`` its key); ``dtype``
-    "float"/"int" after ``astype``, None when not known."""
+    "float"/"int" after ``astype``, None when not known; ``encoding`` INDICES for category codes."""
 
     column: Optional[str] = None
     dtype: Optional[str] = None
+    encoding: Optional[str] = None
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,9 @@ class CrossEntropyTargetEncoding(Rule):
 
     @staticmethod
     def _keras(event: F.Event, loss: V.Loss, target: V.Tensor) -> Iterable[Report]:
-        if not loss.keras_sparse and target.encoding == V.INDICES and target.dtype == "int":
+        # integer labels one per sample cannot be one-hot rows, whatever produced them
+        indices = target.encoding == V.INDICES or target.encoding is None and target.shape == (None,)
+        if not loss.keras_sparse and indices and target.dtype == "int":
             yield Report(data_site(event), (
                 f"{loss.label} expects one-hot labels, but the labels are integer class indices: the "
                 "loss compares each index with a probability vector and accuracy stays near 0. Use "

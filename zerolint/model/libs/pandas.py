@@ -21,7 +21,8 @@ _SAME_FRAME = {"copy", "dropna", "fillna", "reset_index", "sample", "sort_values
 def values_of(frame: V.Frame, node: Optional[cst.CSTNode] = None, dtype: Optional[str] = None) -> V.Tensor:
     """The numpy array of a frame (rows, columns) or of a column (rows,)."""
     shape = (None,) if frame.column is not None else (None, None)
-    return V.Tensor(dtype=dtype or frame.dtype, shape=shape, origin=node)
+    return V.Tensor(dtype=dtype or frame.dtype, shape=shape, origin=node,
+                    encoding=frame.encoding if frame.column is not None else None)
 
 
 def _read(ip, qual, node, args, kwargs) -> Any:
@@ -43,6 +44,10 @@ def _item(ip, base: V.Frame, node: cst.Subscript) -> Any:
 def _attribute(ip, base: V.Frame, name: str) -> Any:
     if name == "values":
         return values_of(base)
+    if base.column is not None and name == "cat":
+        return base  # the categorical accessor of the same column
+    if base.column is not None and name == "codes":
+        return V.Frame(base.column, "int", V.INDICES)  # df["species"].cat.codes: class indices 0..C-1
     if base.column is None and name not in _FRAME_PROPERTIES and not name.startswith("_"):
         return V.Frame(column=name)  # df.label
     return None
