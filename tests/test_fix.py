@@ -158,6 +158,47 @@ def test_zl101_fix_on_an_imported_function_adds_the_import():
     assert not lint_source(new).findings
 
 
+LIGHTNING_NO_CLEAR = """\
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+
+class Lit(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.automatic_optimization = False
+        self.net = nn.Linear(4, 2)
+
+    def training_step(self, batch, batch_idx):
+        opt = self.optimizers()
+        x, y = batch
+        loss = nn.functional.cross_entropy(self.net(x), y)
+        self.manual_backward(loss)
+        {step}
+        return loss
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.net.parameters(), lr=0.1)
+"""
+
+
+def test_zl201_fix_in_a_lightning_training_step_clears_after_the_optimizer_is_bound():
+    new, count = fix_text(LIGHTNING_NO_CLEAR.format(step="opt.step()"))
+    assert count == 1
+    lines = [line.strip() for line in new.splitlines()]
+    assert lines.index("opt.zero_grad()") == lines.index("opt = self.optimizers()") + 1
+    assert not lint_source(new).findings
+
+
+def test_zl201_fix_of_an_accumulating_step_clears_right_after_it():
+    step = "if (batch_idx + 1) % 4 == 0:\n            opt.step()"
+    new, count = fix_text(LIGHTNING_NO_CLEAR.format(step=step))
+    assert count == 1
+    assert "            opt.step()\n            opt.zero_grad()\n        return loss" in new
+    assert not lint_source(new).findings
+
+
 def test_zl101_no_fix_when_the_loss_object_also_takes_probabilities():
     text = FUNCTIONAL_IMPORTED.replace("from torch.nn.functional import (binary_cross_entropy,)\n", "") \
         .replace("loss = binary_cross_entropy(model(x), y)", "loss = crit(model(x), y) + crit(torch.sigmoid(model(x)), y)") \

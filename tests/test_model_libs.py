@@ -72,3 +72,60 @@ def test_every_event_of_every_fixture_has_its_kinds_data(path):
         assert shape.__required_keys__ <= keys, (event.kind, sorted(shape.__required_keys__ - keys))
         assert keys <= shape.__required_keys__ | shape.__optional_keys__, \
             (event.kind, sorted(keys - shape.__required_keys__ - shape.__optional_keys__))
+
+
+_LIT = """\
+import torch
+from torch import nn
+{imp}
+
+
+class Base({base}):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 2)
+{base_body}
+
+class Lit(Base):
+{body}
+    def on_train_batch_end(self, outputs, batch, batch_idx):
+        pass
+
+    def training_step(self, batch, batch_idx):
+        return self.net(batch).sum()
+
+    def validation_step(self, batch, batch_idx):
+        return self.net(batch).sum()
+"""
+
+
+@pytest.mark.parametrize("body, manual", [
+    ("    automatic_optimization = False\n", True),
+    ("    automatic_optimization: bool = False\n", True),
+    ("    def __init__(self):\n        super().__init__()\n        self.automatic_optimization = False\n", True),
+    ("    @property\n    def automatic_optimization(self) -> bool:\n"
+     "        \"\"\"Manual.\"\"\"\n        return False\n", True),
+    ("    def helper(self, loss):\n        self.manual_backward(loss)\n", True),
+    ("    # self.automatic_optimization = False\n", False),
+    ("    automatic_optimization = True\n", False),
+    ("    pass\n", False),
+])
+def test_lightning_manual_optimization_makes_training_step_one_iteration(body, manual):
+    model = model_of(_LIT.format(imp="import lightning as L", base="L.LightningModule", base_body="", body=body))
+    lit = next(c for c in model.classes if c.name == "Lit")
+    step, hook = lit.methods["training_step"], lit.methods["on_train_batch_end"]
+    assert bool(step.per_batch) is manual
+    assert (step.per_batch == (step, hook)) is manual  # the hook Lightning calls after it, in order
+    assert not lit.methods["validation_step"].per_batch
+
+
+@pytest.mark.parametrize("imp, base", [
+    ("import pytorch_lightning as pl", "pl.LightningModule"),
+    ("from lightning.pytorch import LightningModule", "LightningModule"),
+    ("import lightning.pytorch as pl", "pl.LightningModule"),
+    ("from torch.nn import Module", "Module"),
+])
+def test_manual_optimization_in_a_base_class_of_the_file(imp, base):
+    code = _LIT.format(imp=imp, base=base, base_body="    automatic_optimization = False\n", body="    pass\n")
+    lit = next(c for c in model_of(code).classes if c.name == "Lit")
+    assert bool(lit.methods["training_step"].per_batch) is (base != "Module")

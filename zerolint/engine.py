@@ -218,20 +218,39 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
     lines = text.splitlines()
     findings = []
     seen = set()
+    placed = []
     for rule, report in reports:
         span = positions.get(report.node)
         if span is None:
             continue
-        start, end = span.start, span.end
-        if _suppressed(lines, start.line, rule.code):
+        if _suppressed(lines, span.start.line, rule.code):
             continue
+        placed.append((rule, report, span))
+    repeats = _repeats(placed)
+    for rule, report, span in placed:
+        start, end = span.start, span.end
         key = (rule.code, start.line, start.column)
-        if key in seen:
+        group = (rule.code, report.group) if report.group is not None else None
+        if key in seen or group in repeats and repeats[group][0] != (start.line, start.column):
             continue
         seen.add(key)
+        message = report.message
+        if group in repeats and len(repeats[group]) > 1:
+            others = sorted({line for line, _ in repeats[group][1:]})
+            message += (f" The same output reaches the same loss again at line{'s' if len(others) > 1 else ''} "
+                        f"{', '.join(str(line) for line in others)} in this iteration: one fix covers every call.")
         findings.append(Finding(path, start.line, start.column + 1, end.line, end.column + 1, rule.code,
-                                rule.name, report.severity or rule.severity, report.message))
+                                rule.name, report.severity or rule.severity, message))
     return findings, positions
+
+
+def _repeats(placed: list) -> dict:
+    """(code, group) -> the sorted (line, column) of the reports of one bug seen at several call sites."""
+    lines: dict = {}
+    for rule, report, span in placed:
+        if report.group is not None:
+            lines.setdefault((rule.code, report.group), set()).add((span.start.line, span.start.column))
+    return {key: sorted(found) for key, found in lines.items()}
 
 
 def _positions(module):

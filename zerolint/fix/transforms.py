@@ -285,13 +285,63 @@ def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     if body_owner is None or not isinstance(body_owner.body, cst.IndentedBlock):
         return None
     stmt = cst.parse_statement(f"{cst.Module(body=[]).code_for_node(optimizer)}.zero_grad()\n")
+    holder = tree.statement(step)
+    block = tree.parents.get(holder)
+    if block is not None and block is not body_owner.body and isinstance(block, cst.IndentedBlock) \
+            and isinstance(holder, cst.SimpleStatementLine):
+        # a step under a condition (gradient accumulation: `if (i + 1) % n == 0: opt.step()`): clearing at the
+        # top of the iteration would end the accumulation; clear right after the step instead
+        body = list(block.body)
+        body.insert(body.index(holder) + 1, stmt)
+        return {block: block.with_changes(body=body)}
     body = list(body_owner.body.body)
     at = 0
     if isinstance(body_owner, cst.FunctionDef) and body and _is_docstring(body[0]):
         at = 1
+    # the optimizer may be bound in this body (`opt = self.optimizers()` in a Lightning training_step):
+    # clear it right after its binding; a binding nested in a block leaves no safe place
+    root = (dotted(optimizer) or "").split(".")[0]
+    holders = set(tree.ancestors(step))
+    for i, owned in enumerate(body):
+        if owned in holders:
+            break
+        bound = _binds(owned, root)
+        if bound and not isinstance(owned, cst.SimpleStatementLine):
+            return None
+        if bound:
+            at = i + 1
     body.insert(at, stmt)
     new_owner = body_owner.with_changes(body=body_owner.body.with_changes(body=body))
     return {body_owner: new_owner}
+
+
+def _binds(stmt: cst.CSTNode, name: str) -> bool:
+    """Does the statement (or a block inside it) assign ``name``?"""
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+            found.extend(n for n in _target_names(node.target) if n == name)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            found.extend(n for n in _target_names(node.target) if n == name)
+
+        def visit_AsName(self, node: cst.AsName) -> None:
+            found.extend(n for n in _target_names(node.name) if n == name)
+
+        def visit_For(self, node: cst.For) -> None:
+            found.extend(n for n in _target_names(node.target) if n == name)
+
+    stmt.visit(Finder())
+    return bool(found)
+
+
+def _target_names(target: cst.BaseExpression) -> list:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _target_names(el.value)]
+    return []
 
 
 def _is_docstring(stmt) -> bool:
@@ -306,7 +356,7 @@ def _has_backward(node: cst.CSTNode) -> bool:
 
     class Finder(cst.CSTVisitor):
         def visit_Call(self, call: cst.Call) -> None:
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "backward":
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "manual_backward"):
                 found.append(call)
             name = dotted(call.func) or ""
             if name.endswith("accelerator.backward"):

@@ -20,6 +20,7 @@ class SemanticModel:
         self.module = module
         self.path = path
         facts.clear_memo()
+        regions.clear_memo()
         interpreter = Interpreter(module)
         interpreter.run()
         self.imports = interpreter.imports

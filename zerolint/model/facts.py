@@ -49,6 +49,9 @@ class NoData(TypedDict):
 class BackwardData(TypedDict, total=False):
     receiver: Optional[str]  # the loss (``loss.backward()``) or the argument of ``accelerator.backward(loss)``
     manual: bool  # torch.autograd.grad (True) / torch.autograd.backward (False)
+    # The modules (values.module_key, with their submodules) whose parameters the loss's graph reaches
+    # (model/reach.py); None: unknown, it could reach any.
+    reach: Optional[frozenset]
 
 
 class _StepData(TypedDict):
@@ -60,6 +63,7 @@ class _StepData(TypedDict):
 class StepData(_StepData, total=False):
     owns: Optional[frozenset]  # values.Optimizer.owns of the stepped optimizer (None or absent: unknown)
     texts: tuple  # values.Optimizer.owner_texts
+    params: Optional[frozenset]  # values.Optimizer.params: owned modules with their submodules (None: unknown)
 
 
 class ZeroGradData(TypedDict, total=False):
@@ -88,6 +92,7 @@ class _LossData(TypedDict):
 class LossData(_LossData, total=False):
     data_node: cst.CSTNode  # Keras: the fit()/train_on_batch() call that supplies the target
     fit_input: Any
+    reach: Optional[frozenset]  # a summed loss (reduction="sum"): the modules its graph reaches (model/reach.py)
 
 
 class ModeData(TypedDict):
@@ -121,6 +126,7 @@ class _OptimizerNewData(TypedDict):
 
 class OptimizerNewData(_OptimizerNewData, total=False):
     lr_from_cli: bool  # torch.optim: the lr is a command-line default
+    prompt_learning: bool  # torch.optim: it trains a peft prompt-learning model (soft prompts only)
 
 
 class AccumulateData(TypedDict):
@@ -203,6 +209,7 @@ class CallSite:
     event: Event
     args: list  # positional values
     kwargs: dict
+    arg_reach: Optional[tuple] = None  # (positional, keyword) reaches of the arguments (model/reach.py); None: unknown
 
 
 @dataclass(eq=False)
@@ -219,6 +226,10 @@ class FunctionFacts:
     returned_names: set = field(default_factory=set)
     binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
     interpreted: bool = False
+    # A method a framework calls once per batch (libs.PER_BATCH: Lightning's training_step under manual
+    # optimization) or a hook it calls around it: with no loop of this file around them, the bodies of these
+    # methods (the hooks and the method, in order) are one training iteration. Empty: neither.
+    per_batch: tuple = ()
 
     @property
     def is_module(self) -> bool:
@@ -243,6 +254,18 @@ class ClassFacts:
     info: Any = None  # ModuleInfo once analyzed
     framework: str = "torch"  # or "keras" for keras.Model / keras.layers.Layer subclasses
     analyzing: bool = False
+    local_bases: list = field(default_factory=list)  # its base classes defined in the file (ClassFacts)
+
+    def attr(self, name: str, depth: int = 4) -> Any:
+        """``self.<name>``: this class's value, else one a base class of this file set (its ``__init__`` run
+        through ``super().__init__()``)."""
+        if name in self.attrs or depth == 0:
+            return self.attrs.get(name)
+        for base in self.local_bases:
+            value = base.attr(name, depth - 1)
+            if value is not None:
+                return value
+        return None
 
 
 @dataclass(eq=False)

@@ -14,7 +14,9 @@ import libcst as cst
 from . import facts as F
 from . import values as V
 from . import libs
+from . import reach as reach_of
 from .names import ImportTable, dotted
+from .reach import REACH, Reach
 from .naming import is_model_name, item_kind, role_of_name, tokens  # noqa: F401 - re-exported
 from .util import UNBOUNDED as _UNBOUNDED
 from .util import is_none as _is_none
@@ -43,6 +45,12 @@ class Interpreter:
         self.in_progress: set = set()
         self.budget = _BUDGET
         self._summary_returns: list = []
+        self._summary_reach: list = []  # the reach (reach.py) of each value returned, as _summary_returns
+        self._pending_reach: Optional[tuple] = None  # (positional, keyword) reaches of the arguments of a local call
+        self.reach = Reach(self)  # which modules' parameters each value's graph reaches
+        self.last_reach: Optional[frozenset] = None  # the reach of what the last summary returned
+        self.last_items: Optional[tuple] = None  # ... per element, when it returns tuples of one length
+        self._summary_items: list = []
         self.guards: list = []  # tests of the enclosing if statements (for weight-init context)
         self._instances: dict = {}  # (class id, field) -> the value the first instance got
         self.guards_models = False  # the file imports a package where `model(x)` on an unknown name is a forward
@@ -102,8 +110,32 @@ class Interpreter:
             for base in c.bases:
                 local = by_name.get(dotted(base) or "")
                 if local is not None and local is not c:
+                    c.local_bases.append(local)
                     for name, m in local.methods.items():
                         c.methods.setdefault(name, m)
+        self._mark_per_batch(by_name)
+
+    def _mark_per_batch(self, by_name: dict) -> None:
+        """Mark the methods a framework calls once per batch (``libs.PER_BATCH``), from the library bases of a
+        class and of its bases defined in this file."""
+        if not libs.PER_BATCH:
+            return
+        for c in self.classes:
+            if not c.bases:
+                continue
+            lineage, todo = [], [c]
+            while todo:
+                cls = todo.pop()
+                if cls in lineage:
+                    continue
+                lineage.append(cls)
+                todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
+            quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
+            for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
+                if name in c.methods:
+                    hooks = tuple(c.methods[m] for m in order if m in c.methods)
+                    for fn in hooks:  # a step in a hook runs in the same iteration as the method
+                        fn.per_batch = hooks
 
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
@@ -149,6 +181,7 @@ class Interpreter:
     def _bind_params(self, fn: F.FunctionFacts, env: dict, args, kwargs) -> None:
         params = fn.params
         offset = 0
+        pending, self._pending_reach = self._pending_reach, None
         if fn.cls is not None and params and not _is_static(fn.node):
             env[params[0].name.value] = V.Instance(fn.cls)
             offset = 1
@@ -166,14 +199,59 @@ class Interpreter:
                 value = candidates[0] if candidates and all(V.same_value(c, candidates[0]) for c in candidates) else None
             else:
                 value = None
-            if value is None and param.default is not None and (args is not None or not sites):
-                value = self.quiet_eval(param.default)
+            passed = args is not None and (name in (kwargs or {}) or i < len(args))
+            if value is None and param.default is not None and (not passed if args is not None else not sites):
+                value = self.quiet_eval(param.default)  # an argument passed with an unknown value stays unknown
             if isinstance(value, V.Loader) and value.role is None:
                 value = V.Loader(value.dataset, role_of_name(name), value.node, batch=value.batch)
             env[name] = value
+            reach = self._param_reach(fn, i, name, args, pending, sites)
+            if reach is not _MISSING:
+                env[REACH + name] = reach
         for extra in (fn.node.params.star_arg, fn.node.params.star_kwarg):
             if isinstance(extra, cst.Param):
                 env[extra.name.value] = None
+
+    def _param_reach(self, fn: F.FunctionFacts, i: int, name: str, args: Optional[list], pending: Optional[tuple], sites: list) -> Any:
+        """The reach of a parameter: what the call passes, what every call site here passes (joined), nothing
+        for a method of a model class no code here calls (a framework hook gets data); _MISSING: not known."""
+        if args is not None:
+            if pending is None:
+                return _MISSING
+            positional, keyword = pending
+            if name in keyword:
+                return keyword[name]
+            return positional[i] if positional is not None and i < len(positional) else reach_of.EMPTY
+        if not sites:  # a hook a framework calls with data (training_step of a model class), else unknown
+            return reach_of.EMPTY if fn.cls is not None and fn.cls.is_module else _MISSING
+        parts = []
+        for site in sites:
+            if site.arg_reach is None:
+                return None
+            positional, keyword = site.arg_reach
+            parts.append(keyword[name] if name in keyword else
+                         positional[i] if positional is not None and i < len(positional) else reach_of.EMPTY)
+        return reach_of.join(*parts)
+
+    def quiet_peek(self, node: cst.BaseExpression) -> Any:
+        """The value of a name or a dotted attribute, evaluating nothing else (None: not that simple)."""
+        t = type(node)
+        if t is cst.Name:
+            return self.lookup(node.value)
+        if t is cst.Attribute and self.imports.resolve(node) is None:
+            base = self.quiet_peek(node.value)
+            if isinstance(base, V.Instance):
+                return base.cls.attrs.get(node.attr.value)
+            if isinstance(base, V.Record):
+                return base.fields.get(node.attr.value)
+            if isinstance(base, V.Module):
+                saved = self.recording
+                self.recording = False
+                try:
+                    return self.attr(base, node.attr.value)
+                finally:
+                    self.recording = saved
+        return None
 
     def quiet_eval(self, node: cst.BaseExpression) -> Any:
         """The value of an expression, recording no event (a default, a softmax's dim)."""
@@ -249,6 +327,10 @@ class Interpreter:
                     break
         elif t is cst.ClassDef:
             self._class_body(stmt)
+            for cls in self.classes:  # a class defined again (a notebook's next cell) rebinds its name here
+                if cls.node is stmt:
+                    self.env[stmt.name.value] = cls
+                    break
         elif t is getattr(cst, "Match", None):
             self.ev(stmt.subject)
             for case in stmt.cases:
@@ -299,6 +381,8 @@ class Interpreter:
         """After ``if``/``else``: a size that depends on the item on one path but not on the other (pad
         the short ones, cut the long ones) is not known to vary."""
         for name, value in list(self.env.items()):
+            if name[:1] == "\x00":
+                continue  # the reach of a name (reach.py), not a value
             body = after_body.get(name)
             other = value if has_else and value is not body else before.get(name)
             if (V.varies(body) is None) != (V.varies(other) is None):
@@ -313,6 +397,7 @@ class Interpreter:
         try:
             if target is not None:
                 self.bind(target, self._element(iter_value, getattr(node, "iter", None)))
+                self.reach.bind(target, self.reach.iterated(node.iter))
             self._sub(node.body, conditional=False)
         finally:
             self.loop, self.conditional = saved
@@ -345,8 +430,10 @@ class Interpreter:
                     and node.value.left.value == node.targets[0].target.value:  # total = total + loss
                 self.emit(F.ACCUMULATE, node, target=node.value.left.value,
                           init_loop=self.facts.binding_loops.get(node.value.left.value))
+            reach = self.reach.of(node.value)
             for target in node.targets:
                 self.assign_target(target.target, value, node.value)
+                self.reach.bind(target.target, reach, node.value)
         elif t is cst.Expr:
             value = self.ev(node.value)
             if isinstance(value, V.GradContext) and value.enabled is not None and value.as_statement:
@@ -354,10 +441,13 @@ class Interpreter:
         elif t is cst.AnnAssign:
             if node.value is not None:
                 value = self.ev(node.value)
+                reach = self.reach.of(node.value)
                 self.assign_target(node.target, value, node.value)
+                self.reach.bind(node.target, reach, node.value)
         elif t is cst.AugAssign:
             value = self.ev(node.value)
             self.ev(node.target)
+            self.reach.bind(node.target, reach_of.join(self.reach.of(node.target), self.reach.of(node.value)))
             if libs.is_manual_update(node.value):
                 self.emit(F.MANUAL_UPDATE, node)
             if isinstance(node.target, cst.Name):
@@ -374,6 +464,9 @@ class Interpreter:
                     self.facts.returns.append(value)
                     self.facts.returned_names.update(_names_in(node.value))
                 self._summary_returns.append(value)
+                self._summary_reach.append(self.reach.of(node.value))
+                self._summary_items.append(tuple(self.reach.of(el.value) for el in node.value.elements)
+                                           if isinstance(node.value, cst.Tuple) else None)
         elif t is cst.Import or t is cst.ImportFrom:
             pass
         elif t is cst.Del:
@@ -545,6 +638,7 @@ class Interpreter:
         if t is cst.NamedExpr:
             value = self.ev(e.value)
             self.bind(e.target, value)
+            self.reach.bind(e.target, self.reach.of(e.value))
             return value
         if t is cst.Lambda:
             return None
@@ -615,6 +709,9 @@ class Interpreter:
                 or isinstance(first, V.Tensor) and V.varies(first):
             reason = first.reason if isinstance(first, V.PerItem) else V.varies(first)
             return V.PerItem("seq", reason or "")  # one element per token or character: as long as the item
+        if isinstance(first, V.PerItem) and first.kind == "element" and _looks_up(e.elt, e.for_in.target):
+            return V.PerItem("seq", f"each item's symbols are mapped one by one through `{_lookup_table(e.elt)}`, "
+                                    "one id per symbol, as many as the item has")
         if isinstance(first, V.PerItem):
             return None
         return V.ListOf(elt)  # a list built here: its elements, even unknown, are not guessed from its name
@@ -685,12 +782,16 @@ class Interpreter:
             continuous = None
         dtype = "float" if (tensor.dtype == "float" or isinstance(other, V.Number) and isinstance(other.value, float)
                             or op is cst.Divide) else tensor.dtype
+        # raw scores scaled or shifted by a number (``logits / T``, ``logits - logits.max()``) are still raw scores
+        scaled = tensor.activation == V.LINEAR and op in (cst.Divide, cst.Multiply, cst.Add, cst.Subtract) and (
+            not isinstance(other, V.Tensor) or other.activation in (None, V.LINEAR) and other.model is None)
         return V.Tensor(dtype=dtype, shape=tensor.shape, value_range=rng, origin=e, loss_graph=loss_graph,
-                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None)
+                        continuous=continuous, model=tensor.model if op in (cst.Divide, cst.Multiply) else None,
+                        activation=V.LINEAR if scaled else None, units=tensor.units if scaled else None)
 
     def attr(self, base: Any, name: str) -> Any:
         if isinstance(base, V.Instance):
-            return base.cls.attrs.get(name)
+            return base.cls.attr(name)
         if isinstance(base, V.Record):
             return base.fields.get(name)
         handler = libs.attribute_handler(base)
@@ -725,6 +826,8 @@ class Interpreter:
         if method is not None:
             if method == "append" and isinstance(func.value, cst.Name) and len(args) == 1 and not kwargs:
                 self._append(func.value.value, recv, args[0])
+            if method in _MUTATORS and node.args:
+                self.reach.mutate(func.value, reach_of.join(*(self.reach.of(a.value) for a in node.args)))
             return self.method_call(recv, method, node, args, kwargs)
         if callee is None and isinstance(func, cst.Name) and func.value in ("len", "zip"):
             return self._builtin(func.value, node, args)
@@ -779,12 +882,35 @@ class Interpreter:
 
     def local_call(self, fn: F.FunctionFacts, node: cst.Call, args: list, kwargs: dict,
                    bound_self: Any = None) -> Any:
+        arg_reach = self._arg_reach(node)
         if self.recording:
             event = F.Event(F.CALL, node, self.facts, self.loop, self.conditional, self.grad_off,
                             {"callee": fn})
             self.emit_existing(event)
-            fn.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs))
-        return self.summary(fn, args, kwargs)
+            fn.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs, arg_reach))
+        self._pending_reach = arg_reach
+        try:
+            value = self.summary(fn, args, kwargs)
+        finally:
+            self._pending_reach = None
+        self.reach.calls[id(node)] = self.last_reach
+        self.reach.items[id(node)] = self.last_items
+        return value
+
+    def _arg_reach(self, node: cst.Call) -> Optional[tuple]:
+        """(positional, keyword) reaches of a call's arguments; positional None after a *args."""
+        positional: Optional[list] = []
+        keyword: dict = {}
+        for arg in node.args:
+            if arg.keyword is not None:
+                keyword[arg.keyword.value] = self.reach.of(arg.value)
+            elif arg.star:
+                if arg.star == "**":
+                    return None
+                positional = None
+            elif positional is not None:
+                positional.append(self.reach.of(arg.value))
+        return positional, keyword
 
     def emit_existing(self, event: F.Event) -> None:
         self.facts.events.append(event)
@@ -795,23 +921,29 @@ class Interpreter:
 
     def summary(self, fn: F.FunctionFacts, args: list, kwargs: dict) -> Any:
         """The value a local function returns for these arguments (events are not recorded)."""
+        self.last_reach = self.last_items = None
         if fn in self.in_progress or self.budget <= 0 or fn.node is None:
             return None
         self.budget -= 1
         self.in_progress.add(fn)
         saved_recording, saved_returns = self.recording, self._summary_returns
-        self.recording, self._summary_returns = False, []
+        saved_reach, saved_items = self._summary_reach, self._summary_items
+        self.recording, self._summary_returns, self._summary_reach, self._summary_items = False, [], [], []
         saved_env = self.envs.get(fn)
         try:
             self._interpret_function(fn, args, kwargs)
             returns = self._summary_returns
+            returned_reach, returned_items = self._summary_reach, self._summary_items
         finally:
             self.recording, self._summary_returns = saved_recording, saved_returns
+            self._summary_reach, self._summary_items = saved_reach, saved_items
             if saved_env is not None:
                 self.envs[fn] = saved_env
             else:
                 self.envs.pop(fn, None)
             self.in_progress.discard(fn)
+        self.last_reach = reach_of.join(*returned_reach)  # the modules what it returns reaches (none: nothing)
+        self.last_items = _items_reach(returned_items)
         if not returns:
             return None
         first = returns[0]
@@ -823,7 +955,7 @@ class Interpreter:
             event = F.Event(F.CALL, node, self.facts, self.loop, self.conditional, self.grad_off,
                             {"callee": init})
             self.emit_existing(event)
-            init.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs))
+            init.call_sites.append(F.CallSite(node, self.facts, event, args, kwargs, self._arg_reach(node)))
         if cls.is_module:
             return V.Module(self.module_info(cls, args, kwargs))
         if init is not None:
@@ -900,6 +1032,7 @@ class Interpreter:
 # ---------------------------------------------------------------------------------------------
 _MISSING = object()
 _BUILTIN_PASSTHROUGH = {"iter", "list", "tuple", "sorted", "reversed"}
+_MUTATORS = {"append", "extend", "insert", "appendleft", "add", "update", "setdefault", "put", "push"}
 
 
 class _Enumerate(V.Seq):
@@ -909,9 +1042,17 @@ class _Enumerate(V.Seq):
         object.__setattr__(self, "inner", inner)
 
 
+def _items_reach(returned: list) -> Optional[tuple]:
+    """Element-wise reach of returned tuples (`return actor_loss, critic_loss`), if all have one length."""
+    if not returned or any(r is None or len(r) != len(returned[0]) for r in returned):
+        return None
+    return tuple(reach_of.join(*parts) for parts in zip(*returned))
+
+
 def _batched(item: Any) -> Any:
-    if isinstance(item, V.Tensor) and item.shape is not None:
-        return item.but(shape=(None,) + item.shape)
+    """A sample stacked by the default collate: one more leading dimension, the batch (``V.BATCH_MAJOR``)."""
+    if isinstance(item, V.Tensor):
+        return item.but(shape=(None,) + item.shape if item.shape is not None else None, dim_names=V.BATCH_MAJOR)
     return item
 def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
     """``self.sizes[idx]`` of a literal list: numbers or lists that differ from item to item."""
@@ -920,7 +1061,30 @@ def _differing_items(seq: V.Seq, name: Optional[str]) -> Any:
         return V.PerItem("number", reason)
     if all(isinstance(i, V.Seq) for i in seq.items) and len({len(i.items) for i in seq.items}) > 1:
         return V.PerItem("seq", reason)
+    if all(isinstance(i, V.Seq) and not i.is_list for i in seq.items) and len({len(i.items) for i in seq.items}) == 1:
+        # literal (tokens, tags) records: each field differs (or not) on its own
+        columns = zip(*(i.items for i in seq.items))
+        return V.Seq(tuple(V.PerItem("seq", f"the items of `{name or 'the list'}` differ in length")
+                           if all(isinstance(c, V.Seq) for c in col) and len({len(c.items) for c in col}) > 1
+                           else None for col in columns))
     return V.PerItem(_named_kind(name), f"`{name}[...]` differs from item to item") if name else None
+
+
+def _looks_up(elt: cst.BaseExpression, target: cst.BaseExpression) -> bool:
+    """``vocab[w]`` / ``tag2idx.get(t, 0)`` for the comprehension's variable: symbols mapped to ids."""
+    if not isinstance(target, cst.Name):
+        return False
+    if isinstance(elt, cst.Subscript) and len(elt.slice) == 1 and isinstance(elt.slice[0].slice, cst.Index):
+        key = elt.slice[0].slice.value
+        return isinstance(key, cst.Name) and key.value == target.value and dotted(elt.value) is not None
+    if isinstance(elt, cst.Call) and isinstance(elt.func, cst.Attribute) and elt.func.attr.value == "get" \
+            and elt.args and isinstance(elt.args[0].value, cst.Name):
+        return elt.args[0].value.value == target.value and dotted(elt.func.value) is not None
+    return False
+
+
+def _lookup_table(elt: cst.BaseExpression) -> str:
+    return (dotted(elt.value) if isinstance(elt, cst.Subscript) else dotted(elt.func.value)) or "a table"
 
 
 def _named_kind(name: Optional[str]) -> str:
@@ -928,7 +1092,7 @@ def _named_kind(name: Optional[str]) -> str:
     lengths differ (`self.tokens` may be a padded array loaded from disk): "tokens" stays an unknown
     element; a text is still a string, whose split or tokenization is as long as the text."""
     kind = item_kind(name)
-    return "element" if kind == "seq" else kind
+    return "element" if kind == "seq" else "seq" if kind == "objects" else kind
 
 
 def _per_item_binop(op: type, left: Any, right: Any) -> Any:
@@ -965,8 +1129,10 @@ def _element_of(value: Any) -> Any:
         if ds.items is not None:
             return V.Seq(ds.items) if len(ds.items) != 1 else ds.items[0]
         if ds.yields_class_indices:
+            rng = (0, ds.num_classes - 1) if ds.num_classes else None
             return V.Seq((V.Tensor(dtype="float", origin=value.node),
-                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node)))
+                          V.Tensor(dtype="int", encoding=V.INDICES, origin=value.node, value_range=rng,
+                                   num_classes=ds.num_classes)))
         return None
     if isinstance(value, V.Seq) and value.items:
         first = value.items[0]

@@ -63,10 +63,16 @@ _LENGTH_WORDS = {"length", "lengths", "len", "lens", "n_tokens", "num_tokens", "
                  "num_steps", "n_frames", "num_frames", "size", "sizes"}
 
 
+# Per-image object lists (detection targets): as many rows as the image has objects.
+_OBJECT_LIST_WORDS = {"boxes", "bboxes", "gt_boxes", "gt_bboxes", "bboxes_list", "boxes_list"}
+
+
 def item_kind(text: Optional[str]) -> str:
     """What ``<name>[idx]`` holds for one item: "text" (a string), "seq" (a list of tokens), "number" (a
-    length), else "element" (nothing known)."""
+    length), "objects" (an image's boxes, one per object), else "element" (nothing known)."""
     name = last_name(text).lower()
+    if name in _OBJECT_LIST_WORDS or name.endswith(("_boxes", "_bboxes")):
+        return "objects"
     if name in _TEXT_WORDS or name.endswith(("_text", "_texts", "_sentences", "_captions")):
         return "text"
     if name in _TOKEN_WORDS or name.endswith(("_tokens", "_ids", "_seqs", "_sequences")):

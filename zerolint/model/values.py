@@ -50,6 +50,11 @@ class Tensor:
         return replace(self, **changes)
 
 
+# ``Tensor.dim_names`` of a DataLoader batch: dim 0 is the batch, the rest is not named (for a sequence batch
+# reaching an RNN: (batch, seq, features)).
+BATCH_MAJOR = ("batch",)
+
+
 @dataclass
 class ModuleInfo:
     """An nn.Module: a layer, a Sequential, a class defined in the file, or a known library model."""
@@ -68,6 +73,10 @@ class ModuleInfo:
     loss_event: Any = None  # Keras: the LOSS event recorded at compile()
     compiled: Any = None  # Keras: (loss, compile node) of the last compile(), even when read as a summary
     internal_loss: Optional[str] = None  # loss family a library model computes itself (transformers *For* heads)
+    # Its first layer standardizes what comes in (BatchNormalization/LayerNormalization before any Dense/conv):
+    # True; False once another layer came first; None while only reshaping/dropout layers were added.
+    normalizes_input: Optional[bool] = None
+    prompt_learning: bool = False  # peft prompt/prefix tuning: only virtual-token embeddings train
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class Loss:
     keras_sparse: Optional[bool] = None  # Keras only: sparse (index) or dense (one-hot) labels
     from_logits: bool = False  # Keras only
     reduction: Optional[str] = None  # "sum" / "mean" / "none" when written as a literal (size_average=False -> "sum")
+    log_target: Optional[bool] = False  # KLDivLoss/kl_div: the target is given as log-probabilities (None: unknown)
 
     @property
     def family(self) -> Optional[str]:
@@ -129,11 +139,27 @@ class Optimizer:
     # The modules whose parameters it updates (module_key of each ModuleInfo); None: unknown.
     owns: Optional[frozenset] = None
     owner_texts: tuple = ()  # the modules as written (`netD`, `self.model.encoder`), same order of discovery
+    params: Optional[frozenset] = None  # the keys of the owned modules and of their submodules (model/reach.py)
 
 
 def module_key(info: "ModuleInfo") -> int:
     """The identity of one module for parameter ownership (an optimizer's params, what a clear covers)."""
     return id(info)
+
+
+def module_tree(info: "ModuleInfo", via: Any = None, depth: int = 4) -> frozenset:
+    """A module and its submodules, as parameter-ownership keys: ``module_key`` of each, and for each
+    submodule of a local class also ``(id(class), attribute)``, which stays the same when ``__init__`` is
+    read again and builds new layer values. ``via``: the (ClassFacts, attribute) it was read through."""
+    keys: set = {module_key(info)}
+    if via is not None:
+        keys.add((id(via[0]), via[1]))
+    cls = info.cls
+    if cls is not None and depth > 0:
+        for name, value in list(cls.attrs.items()):
+            if isinstance(value, Module) and value.info is not info:
+                keys |= module_tree(value.info, (cls, name), depth - 1)
+    return frozenset(keys)
 
 
 @dataclass(frozen=True)
@@ -153,6 +179,14 @@ class Dataset:
     yields_class_indices: bool = False
     items: Optional[tuple] = None  # TensorDataset(x, y): what each batch holds
     synthetic: bool = False  # RandomDataset, FakeData: samples drawn at random, in no order to shuffle
+    num_classes: Optional[int] = None  # a classification dataset whose class count is known (MNIST: 10)
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A sampler over an index list (``SubsetRandomSampler(valid_idx)``): the split its indices' name says."""
+
+    role: Optional[str] = None  # "train" or "eval"
 
 
 @dataclass(frozen=True)
@@ -260,6 +294,22 @@ class ListOf:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A pandas DataFrame (``column`` None) or one of its columns (``df["label"]``, ``column`` its key); ``dtype``
+    "float"/"int" after ``astype``, None when not known."""
+
+    column: Optional[str] = None
+    dtype: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class VideoReader:
+    """A video opened for reading (``cv2.VideoCapture``, ``decord.VideoReader``): its frames are uint8 pixels."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
 class Transform:
     """A torchvision-like transform: ``resizes`` True if it brings images to one size, False if it is known
     not to, None if unknown; ``to_tensor`` if its output is a tensor."""
@@ -273,6 +323,23 @@ class Tokenizer:
     """A Hugging Face tokenizer (``AutoTokenizer.from_pretrained``)."""
 
     qualname: str
+
+
+@dataclass(frozen=True)
+class KerasData:
+    """What Keras ``fit`` can read batches from: a ``tf.data.Dataset``, an image/text dataset read from a
+    directory, an ``ImageDataGenerator`` iterator. ``items``: what one element holds, ``(x, y)`` where known
+    (each may be None); None: unknown. ``generator``: an ``ImageDataGenerator`` (no data until ``flow``)."""
+
+    items: Optional[tuple] = None
+    generator: bool = False
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """An sklearn label transformer (``LabelEncoder()``, ``OneHotEncoder()``), by its class name."""
+
+    name: str
 
 
 def varies(value: Any, depth: int = 0) -> Optional[str]:
@@ -416,6 +483,18 @@ CLASSIFICATION_DATASETS = {
     "OxfordIIITPet", "StanfordCars", "GTSRB", "USPS", "SEMEION", "Omniglot", "DTD", "EuroSAT",
     "FER2013", "Country211", "PCAM", "RenderedSST2", "Imagenette",
 }
+
+# Class counts of the torchvision datasets that have a fixed number of classes.
+CLASS_COUNTS = {"MNIST": 10, "FashionMNIST": 10, "KMNIST": 10, "QMNIST": 10, "CIFAR10": 10, "CIFAR100": 100,
+                "SVHN": 10, "STL10": 10, "USPS": 10, "SEMEION": 10, "Food101": 101, "Flowers102": 102,
+                "OxfordIIITPet": 37, "StanfordCars": 196, "GTSRB": 43, "DTD": 47, "EuroSAT": 10, "FER2013": 7,
+                "Country211": 211, "Caltech101": 101, "Imagenette": 10, "ImageNet": 1000}
+# Layers that standardize their input with statistics of the data (first in a model: the inputs are scaled).
+INPUT_NORM_LAYERS = {"BatchNormalization", "LayerNormalization", "Normalization", "BatchNorm1d", "BatchNorm2d",
+                     "BatchNorm3d", "LayerNorm", "InstanceNorm1d", "InstanceNorm2d", "GroupNorm"}
+# Layers that only reshape or drop units: what comes after them still sees the raw input's scale.
+RESHAPE_LAYERS = {"Flatten", "Reshape", "InputLayer", "Permute", "Unflatten", "Dropout", "AlphaDropout",
+                  "GaussianDropout", "SpatialDropout1D", "SpatialDropout2D", "Identity"}
 
 # Tokens in names that say a loader/loop/function is for evaluation.
 #: Routines that run the model on a whole data set, and those that predict for given inputs.

@@ -13,17 +13,24 @@ from ..model import SemanticModel
 
 
 class Report:
-    """What a rule returns: the node the bug acts on and the message for it."""
+    """What a rule returns: the node the bug acts on and the message for it.
 
-    __slots__ = ("node", "message", "severity")
+    ``group``: reports of one rule with the same group are one bug seen at several places (the same model's
+    output fed to the same wrong loss twice in one iteration): the engine keeps the first and names the others
+    in its message."""
 
-    def __init__(self, node: cst.CSTNode, message: str, severity: Optional[str] = None) -> None:
+    __slots__ = ("node", "message", "severity", "group")
+
+    def __init__(self, node: cst.CSTNode, message: str, severity: Optional[str] = None,
+                 group: Optional[tuple] = None) -> None:
         self.node = node
         self.message = message
         self.severity = severity  # overrides the rule's severity for this finding
+        self.group = group
 
     def __repr__(self) -> str:
-        return f"Report(node={self.node!r}, message={self.message!r}, severity={self.severity!r})"
+        return (f"Report(node={self.node!r}, message={self.message!r}, severity={self.severity!r}, "
+                f"group={self.group!r})")
 
 
 class Rule:

@@ -122,7 +122,8 @@ class UnnormalizedInputs(Rule):
         if any(True for _ in model.events(F.INPUT_SCALING)):
             return  # the script scales its inputs somewhere (a Rescaling layer, a Normalize transform)
         for event in model.events(F.FORWARD):
-            yield from self._check(event.node, event.data.get("input"))
+            if not getattr(event.data.get("module"), "normalizes_input", None):  # BatchNorm first scales it
+                yield from self._check(event.node, event.data.get("input"))
         for event in model.events(F.LOSS):
             if "fit_input" in event.data:
                 yield from self._check(event.data["data_node"], event.data["fit_input"])
@@ -147,6 +148,8 @@ _BATCH_WORDS = {"batch", "batch_size", "bs", "n_batch", "num_samples", "n"}
 
 
 def _layout(names: tuple) -> str | None:
+    if names == V.BATCH_MAJOR:  # a DataLoader batch as it comes: (batch, seq, features)
+        return "batch-first"
     if len(names) != 3:
         return None
     first, second = (n.rsplit(".", 1)[-1].lower() for n in names[:2])
@@ -172,7 +175,8 @@ class RNNBatchFirstMismatch(Rule):
             if batch_first is None or layout is None:
                 continue
             if batch_first and layout == "time-first" or not batch_first and layout == "batch-first":
-                built = ", ".join(n or "?" for n in inp.dim_names)
+                built = ", ".join(n or "?" for n in inp.dim_names) if inp.dim_names != V.BATCH_MAJOR else \
+                    "batch, seq, features: a DataLoader batch"
                 expected = "(batch, seq, features)" if batch_first else "(seq, batch, features)"
                 yield Report(event.node, (
                     f"the input is built as ({built}) but the RNN was created with batch_first="

@@ -9,7 +9,7 @@ from ..model import SemanticModel, facts as F, labels, regions, values as V
 from ..model.naming import role_of_name
 from ..model.util import arg_node
 from ..model.walk import descendants
-from . import Report, Rule, register
+from . import Report, Rule, register, source
 
 _WHERE = {
     "function": "in an evaluation function",
@@ -80,6 +80,7 @@ class TrainModeNotRestored(Rule):
     code = "ZL303"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
+        seen = set()
         for fn in model.functions:
             for loop in fn.loops:
                 events = F.expand(loop.events)
@@ -96,9 +97,17 @@ class TrainModeNotRestored(Rule):
                 info = last_mode.event.data.get("module")
                 if info is not None and info.has_dropout_or_bn is False:
                     continue
-                node = last_mode.via[0].node if last_mode.via else last_mode.event.node
+                node = last_mode.event.node  # the eval() call, also when a helper called from the loop makes it
+                if node in seen:
+                    continue
+                seen.add(node)
+                where = "inside the training loop"
+                if last_mode.via:
+                    call = source(last_mode.via[0].node)
+                    call = call if len(call) <= 50 else "a call"
+                    where = f"by `{call}` inside the training loop"
                 yield Report(node, (
-                    "the model is switched to eval mode inside the training loop and the next iteration "
+                    f"the model is switched to eval mode {where} and the next iteration "
                     "trains without calling model.train(): Dropout stays off and BatchNorm stops learning "
                     "its statistics for the rest of training. Call model.train() at the start of each "
                     "training epoch."))

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import libcst as cst
+
 from ..model import SemanticModel, facts as F, values as V
 from . import Report, Rule, register, source
 
@@ -22,6 +24,27 @@ def _protected(target: str, guards: tuple) -> bool:
         if "isinstance" in text and ("Norm" in text or "Embedding" in text) or "zero_init" in text:
             return True
     return False
+
+
+def _any_module(name: str, event: F.Event) -> bool:
+    """Does `name` stand for whichever module comes: a loop target (`for m in self.modules()`) or a parameter
+    (`def init_weights(m)`, passed to model.apply)? A local bound to one new layer (`new_conv_in = nn.Conv2d(...)`,
+    its extra input channels zeroed before the pretrained ones are copied in) is one layer, not every layer."""
+    if name in (p.name.value for p in event.function.params):
+        return True
+    loop = event.loop
+    while loop is not None:
+        if isinstance(loop.node, cst.For) and any(
+                isinstance(n, cst.Name) and n.value == name for n in _names(loop.node.target)):
+            return True
+        loop = loop.parent
+    return False
+
+
+def _names(target: cst.BaseExpression) -> list:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for el in target.elements for n in _names(el.value)]
+    return [target]
 
 
 @register
@@ -50,7 +73,7 @@ class ConstantWeightInit(Rule):
             target = event.data["target"]
             keras = event.data.get("keras")
             owner = target.split(".weight")[0]
-            generic = not keras and "." not in owner and owner != "self"  # m.weight in a modules()/apply loop
+            generic = not keras and "." not in owner and owner != "self" and _any_module(owner, event)
             dead_relu = keras and event.data.get("activation") == V.RELU
             if generic or dead_relu or len(per_scope[event.function]) >= 2:
                 yield Report(event.node, (

@@ -34,6 +34,15 @@ def fed(model: SemanticModel, families: tuple, kinds: tuple) -> Iterable[tuple[F
             yield event, loss, inp
 
 
+def same_bug(event: F.Event, loss: V.Loss, inp: object) -> Optional[tuple]:
+    """The group of a report on a loss call fed a model's output (``Report.group``): the same model's output
+    fed to the same loss in the same iteration (``criterion(D(real), ones)`` and ``criterion(D(fake), zeros)``)
+    is one bug."""
+    if not isinstance(inp, V.Tensor) or inp.model is None:
+        return None
+    return (id(inp.model), loss.qualname, loss.functional, id(event.function), id(event.loop))
+
+
 def data_site(event: F.Event) -> cst.CSTNode:
     """Where the targets enter: the loss call, or Keras `fit(...)` when the loss was set in compile()."""
     return event.data.get("data_node") or event.node
@@ -76,7 +85,7 @@ class BCEOnLogits(Rule):
                    "torch.sigmoid before the loss")
             yield Report(event.node, (
                 f"{loss.label} is fed raw logits: {producer(inp)} ends in {LOGITS}, so the loss sees "
-                f"values outside [0, 1] and training stalls or fails. Instead, {fix}."))
+                f"values outside [0, 1] and training stalls or fails. Instead, {fix}."), group=same_bug(event, loss, inp))
 
 
 @register
@@ -88,7 +97,7 @@ class SigmoidBeforeBCEWithLogits(Rule):
             yield Report(event.node, (
                 f"{loss.label} applies its own sigmoid, but {producer(inp)} is already a sigmoid: the "
                 "loss sees sigmoid(sigmoid(x)), squeezed into [0.5, 0.73], and gradients almost vanish. "
-                "Feed the raw logits (drop the sigmoid), or use a probability loss."))
+                "Feed the raw logits (drop the sigmoid), or use a probability loss."), group=same_bug(event, loss, inp))
 
 
 @register
@@ -101,7 +110,7 @@ class SoftmaxBeforeCrossEntropy(Rule):
             yield Report(event.node, (
                 f"{loss.label} applies log_softmax itself, but {producer(inp)} is {what}: the double "
                 "normalization flattens the outputs and gradients shrink until the loss stops moving. "
-                "Feed the raw logits; keep the softmax for predictions only."))
+                "Feed the raw logits; keep the softmax for predictions only."), group=same_bug(event, loss, inp))
 
 
 @register
@@ -109,7 +118,7 @@ class CrossEntropyTargetEncoding(Rule):
     code = "ZL104"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        for event, loss, inp, target in loss_events(model, "ce", "ce_prob"):
+        for event, loss, inp, target in loss_events(model, "ce", "ce_prob", "nll"):
             target = _tensor(target)
             if target is None:
                 continue
@@ -117,6 +126,14 @@ class CrossEntropyTargetEncoding(Rule):
                 yield from self._keras(event, loss, target)
                 continue
             label = loss.label
+            if loss.family == "nll":
+                if target.dtype == "float" and (target.encoding == V.INDICES or target.encoding is None
+                                                and target.shape == (None,)):
+                    yield Report(event.node, (
+                        f"{label} gets float targets (class ids stored or cast as float): it needs integer class "
+                        "indices and raises `expected scalar type Long but found Float`. Store or cast the labels "
+                        "as integers (`.long()`, `dtype=torch.long`)."))
+                continue
             if target.encoding == V.INDICES and target.dtype == "float":
                 yield Report(event.node, (
                     f"{label} gets class indices cast to float: float targets are read as class "
@@ -199,7 +216,7 @@ class NLLWithoutLogSoftmax(Rule):
             yield Report(event.node, (
                 f"{loss.label} expects log-probabilities but gets {what} from {producer(inp)}: the "
                 "loss is unbounded below (or has the wrong gradients) and accuracy does not improve. "
-                "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."))
+                "Apply log_softmax(dim=1) before it, or use CrossEntropyLoss on the logits."), group=same_bug(event, loss, inp))
 
 
 @register
@@ -226,6 +243,21 @@ class LossTaskMismatch(Rule):
                     f"{loss.label} is a regression loss, but the targets are class indices and the model "
                     "outputs one score per class: the model is pushed to output the index number. Use "
                     "CrossEntropyLoss (sparse_categorical_crossentropy) for classification."))
+            elif self._one_unit(inp) and target.num_classes is not None and target.num_classes >= 3:
+                # the classes of a classification dataset (MNIST digits, iris species): nominal, not ordinal
+                classes = target.num_classes
+                yield Report(data_site(event), (
+                    f"{loss.label} regresses class ids (0..{classes - 1}) on a single output unit: the classes "
+                    "are treated as ordered numbers (class 2 'between' 1 and 3), and rounding the output gives "
+                    f"accuracy near chance. Give the last layer {classes} units and use CrossEntropyLoss "
+                    "(sparse_categorical_crossentropy) on the class indices."))
+
+    @staticmethod
+    def _one_unit(inp: object) -> bool:
+        """A model output with one unit, also after `.squeeze()` / `.view(-1)`."""
+        t = _tensor(inp)
+        return t is not None and (t.units == 1 or t.units is None and t.model is not None and t.model.units == 1
+                                  and t.activation in (None, V.LINEAR))
 
 
 def _model_calls(model: SemanticModel, fn: F.FunctionFacts) -> list:
@@ -354,9 +386,35 @@ class ProbabilityLossOnLogits(Rule):
                 "softmax: the loss clips the raw scores and training stalls. Pass `from_logits=True` "
                 "(e.g. keras.losses.SparseCategoricalCrossentropy(from_logits=True)) or add "
                 "`activation=\"softmax\"` to the last layer."))
-        for event, loss, inp in fed(model, ("kl",), (V.LINEAR, V.SOFTMAX)):
-            what = "raw outputs" if inp.activation == V.LINEAR else "probabilities"
+        for event, loss, inp, target in loss_events(model, "kl"):
+            problems = []
+            if isinstance(inp, V.Tensor) and inp.activation in (V.LINEAR, V.SOFTMAX):
+                what = "raw outputs (logits)" if inp.activation == V.LINEAR else "probabilities"
+                problems.append(f"expects log-probabilities as input but gets {what} from {producer(inp)}")
+            fix_target = self._kl_target(loss, _tensor(target))
+            if fix_target is not None:
+                problems.append(fix_target[0])
+            if not problems:
+                continue
+            fixes = (["apply log_softmax(dim=-1) to the input"] if len(problems) == 2 or fix_target is None else []) \
+                + ([fix_target[1]] if fix_target is not None else [])
             yield Report(event.node, (
-                f"{loss.label} expects log-probabilities as input but gets {what} from "
-                f"{producer(inp)}: the divergence is wrong and can go negative. Apply "
-                "log_softmax(dim=-1) to the input."))
+                f"{loss.label} {' and '.join(problems)}: the divergence is wrong (it can go negative) and the "
+                f"student learns nothing useful. Instead, {'; '.join(fixes)}."))
+
+    @staticmethod
+    def _kl_target(loss: V.Loss, target: Optional[V.Tensor]) -> Optional[tuple]:
+        """(what is wrong, the fix) with the target of a KL divergence, or None."""
+        if target is None:
+            return None
+        if target.activation == V.LINEAR:
+            return (f"gets raw scores (logits) from {producer(target)} as its target, not a distribution",
+                    "pass F.softmax(teacher_logits / T, dim=-1) as the target (or F.log_softmax with "
+                    "log_target=True)")
+        if target.activation == V.SOFTMAX and loss.log_target is True:
+            return ("is told log_target=True but gets probabilities (softmax) as its target",
+                    "pass F.log_softmax as the target, or drop log_target=True")
+        if target.activation == V.LOG_SOFTMAX and loss.log_target is False:
+            return ("gets log-probabilities (log_softmax) as its target without log_target=True, so they are "
+                    "read as probabilities", "pass `log_target=True`, or F.softmax as the target")
+        return None

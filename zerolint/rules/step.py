@@ -4,6 +4,8 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..model import SemanticModel, facts as F, regions, values as V
+from ..model.libs import torch_optim
+from ..model.reach import reaches as graph_reaches
 from . import Report, Rule, register, source
 
 
@@ -79,13 +81,24 @@ class StepBeforeBackward(Rule):
                 at = regions.position(iteration, step)
                 if at < 0 or iteration[at].conditional:
                     continue
-                before = iteration[:at]
-                after = iteration[at + 1:]
-                if not any(i.kind == F.BACKWARD for i in before) and any(i.kind == F.BACKWARD for i in after):
+                before = [i.event for i in iteration[:at] if i.kind == F.BACKWARD]
+                after = [i.event for i in iteration[at + 1:] if i.kind == F.BACKWARD]
+                if not before and after:
                     yield Report(step.node, (
                         f"{_call(step)} runs before loss.backward() in the same iteration, "
                         "so it applies zero or stale gradients and the loss stays flat. Call "
                         "loss.backward() first, then optimizer.step()."))
+                    break
+                # several losses: the backward() before reaches other models only, the one after reaches this one's
+                own = next((b for b in after if regions.reaches(b, step) is True), None)
+                if before and own is not None and all(
+                        b.data.get("reach") and regions.reaches(b, step) is False for b in before):
+                    loss = own.data.get("receiver")
+                    yield Report(step.node, (
+                        f"{_call(step)} runs before the backward() of the loss that reaches its parameters"
+                        f"{f' (`{loss}`)' if loss else ''}; the backward() before it reaches only the other "
+                        "model's parameters, so this step applies zero or stale gradients and that model "
+                        "does not learn. Backpropagate its loss first, then step."))
                     break
 
 
@@ -105,11 +118,12 @@ class ZeroGradAfterBackward(Rule):
                 at = regions.position(iteration, clear)
                 if at < 0:
                     continue
-                before = [i.kind for i in iteration[:at]]
+                before = [i.event for i in iteration[:at] if i.kind == F.BACKWARD]
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
-                if F.BACKWARD in before and next_step is not None and next_step.kind == F.STEP \
-                        and (owner and next_step.event.data.get("optimizer") == owner
+                if next_step is not None and next_step.kind == F.STEP \
+                        and any(regions.reaches(b, next_step.event) is not False for b in before) \
+                        and not regions.leaves_after(clear) and (owner and next_step.event.data.get("optimizer") == owner
                              or _module_clear_of(clear, next_step.event)):
                     yield Report(clear.node, (
                         f"`{source(clear.node)}` runs after loss.backward() and before "
@@ -143,6 +157,13 @@ class MissingBackwardOrStep(Rule):
                         "no gradients are computed, so the step changes nothing and the loss stays flat. "
                         "Call loss.backward() before the step."))
                     break
+                if not step.conditional and _unreached(step, iteration):
+                    yield Report(step.node, (
+                        f"{_call(step)} steps an optimizer whose parameters no backward() in this iteration "
+                        "reaches: the losses backpropagated here are computed from other models (or detached "
+                        "from this one), so its gradients stay zero and this model never learns. "
+                        "Backpropagate its own loss (or a sum of the losses) before the step."))
+                    break
         for fn in model.functions:
             if not _creates_optimizer(fn):
                 continue
@@ -160,6 +181,36 @@ class MissingBackwardOrStep(Rule):
                         "this training loop calls backward() but never steps an optimizer: gradients are "
                         "computed and thrown away, so the weights never change. Call optimizer.step() "
                         "(and zero_grad()) in the loop."))
+        yield from _per_batch_backward_without_step(model)
+
+
+def _per_batch_backward_without_step(model: SemanticModel) -> Iterable[Report]:
+    """A method the framework calls once per batch (Lightning's manual training_step) that backpropagates
+    while no method of its class ever steps an optimizer."""
+    seen: set = set()
+    for fn in model.functions:
+        if not fn.per_batch or fn.call_sites or id(fn.per_batch) in seen:
+            continue
+        seen.add(id(fn.per_batch))
+        events = regions.per_batch_iteration(fn)
+        backward = next((i for i in events if i.kind == F.BACKWARD and not i.grad_off
+                         and not i.event.data.get("manual")), None)
+        if backward is None or any(i.kind in (F.STEP, F.MANUAL_UPDATE) for i in events):
+            continue
+        methods = fn.cls.methods.values() if fn.cls is not None else ()
+        if any(i.kind in (F.STEP, F.MANUAL_UPDATE) for m in methods for i in F.expand(m.events)):
+            continue
+        yield Report(backward.event.node, (
+            f"`{fn.name}` backpropagates (`{source(backward.event.node)}`) but no optimizer is ever stepped: "
+            "under manual optimization the gradients are computed and thrown away, so the weights never "
+            "change. Call `opt.step()` (and `opt.zero_grad()`) after the backward."))
+
+
+def _unreached(step: F.Event, iteration: list) -> bool:
+    """Every backward of the iteration is known to reach other modules' parameters only (none is unknown)."""
+    backwards = [i.event for i in iteration if i.kind == F.BACKWARD]
+    return bool(backwards) and bool(step.data.get("params")) and all(
+        b.data.get("reach") and regions.reaches(b, step) is False for b in backwards)
 
 
 def _creates_optimizer(fn: F.FunctionFacts, depth: int = 3) -> bool:
@@ -276,10 +327,13 @@ class ImplausibleLearningRate(Rule):
     code = "ZL209"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
-        driven_by_hand = any(True for _ in model.events(F.LR_SET))
-        # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct.
-        summed = any(e.data["loss"].reduction == "sum" for e in model.events(F.LOSS)
-                     if isinstance(e.data.get("loss"), V.Loss))
+        driven_by_hand = any(True for _ in model.events(F.LR_SET)) or any(
+            (model.imports.resolve(base) or "").startswith(torch_optim.SCHEDULER_PACKAGE + ".")
+            for cls in model.classes for base in cls.bases)  # a scheduler of its own computes the lr
+        # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct, for the
+        # optimizer whose parameters that loss reaches (any, when the reach or the ownership is unknown).
+        summed = [e.data.get("reach") for e in model.events(F.LOSS)
+                  if isinstance(e.data.get("loss"), V.Loss) and e.data["loss"].reduction == "sum"]
         for event in model.events(F.OPTIMIZER_NEW):
             opt = event.data["optimizer"]
             name = opt.qualname.rsplit(".", 1)[-1]
@@ -288,10 +342,13 @@ class ImplausibleLearningRate(Rule):
                 continue
             if event.data.get("lr_from_cli") and event.conditional:
                 continue  # a --lr default shared by several optimizers, each chosen by another flag
-            if lr <= _LR_FLOOR and not driven_by_hand and not summed:
+            if lr <= _LR_FLOOR and not driven_by_hand and not any(
+                    graph_reaches(reach, opt.params) is not False for reach in summed):
                 yield Report(event.node, (
                     f"{name} with learning rate {lr:g}: updates this small leave the weights unchanged "
                     "and the loss flat. Typical values are 1e-4 to 1e-2 (Adam) or 0.01 to 0.1 (SGD)."))
+            elif event.data.get("prompt_learning") and lr <= 1:
+                continue  # soft prompts / prefixes train at rates up to 1 (prompt tuning's documented practice)
             elif name in V.ADAPTIVE_OPTIMIZERS and lr >= 0.1 or name == "Adagrad" and lr >= 1:
                 severity = "error" if lr >= 1 else "warning"
                 yield Report(event.node, (

@@ -26,6 +26,11 @@ table              key                                              handler
 ``VALUE_CALLS``    value class (a Module or Loss called)            ``(ip, callee, node, args, kwargs, text)``
 ``MODULE_BASES``   base-class qualified-name ending                 the framework of its subclasses
 ``DECORATORS``     qualified name of a decorator                    ``(node) -> True`` if it turns gradients off
+``PER_BATCH``      base-class qualified-name ending                 ``(class nodes) -> {method: methods in order}``:
+                                                                     a method the framework calls once per batch
+                                                                     and the hooks it calls around it (their
+                                                                     bodies make one training iteration); the
+                                                                     nodes are the class and its bases of the file
 =================  ===============================================  ==============================================
 
 A few single facts the core needs are named constants of one module, re-exported below
@@ -37,13 +42,13 @@ from typing import Any, Callable, Optional
 
 from .. import values as V
 from ..util import PASS  # noqa: F401 - a METHODS handler's "not mine": the receiver's table decides
-from . import (audio, hf, keras, lightning, numpy_sklearn, pil, stdlib, tensor, timm, torch_data, torch_nn,
-               torch_optim, torchvision)
+from . import (audio, hf, keras, lightning, numpy_sklearn, pandas, pil, stdlib, tensor, timm, torch_data, torch_nn,
+               torch_optim, torchvision, video)
 
 LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, timm, audio, lightning, hf, keras, numpy_sklearn,
-             pil, stdlib)
+             pil, stdlib, pandas, video)
 _TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
-           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS")
+           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS", "PER_BATCH")
 
 
 def _merge(libraries: tuple) -> dict:
@@ -70,6 +75,7 @@ SUBSCRIPTS: dict = _M["SUBSCRIPTS"]
 VALUE_CALLS: dict = _M["VALUE_CALLS"]
 MODULE_BASES: dict = _M["MODULE_BASES"]
 DECORATORS: dict = _M["DECORATORS"]
+PER_BATCH: dict = _M["PER_BATCH"]
 _MODULE_BASE_SUFFIXES = tuple(MODULE_BASES)
 _FRAMEWORKS = set(MODULE_BASES.values())
 
@@ -79,6 +85,8 @@ FORWARD_METHODS = torch_nn.FORWARD_METHODS  # the method of a local module class
 FORWARD_BY_NAME = torch_nn.FORWARD_BY_NAME  # packages whose import makes `model(x)` on an unknown `model` a forward
 CHAIN_METHODS = torch_nn.CHAIN_METHODS  # `model.to(device).train()`: methods that return their receiver
 CLEARED_ATTRIBUTES = tensor.CLEARED_ATTRIBUTES  # `p.grad = None` / `del p.grad`: attribute -> event kind
+GRAPH_METHODS = tensor.GRAPH_METHODS  # tensor methods whose result joins the receiver's and arguments' graphs
+GRAPH_CUTS = tensor.GRAPH_CUTS  # `.detach()`, `.item()`, `.data`: what holds no autograd graph (model/reach.py)
 RECORD_CLASSES = stdlib.RECORD_CLASSES  # decorators/bases that make a class's annotated fields its constructor
 KEY_STORES = torch_optim.KEY_STORES  # `group["lr"] = ...`: subscript key -> event kind
 is_manual_update = tensor.mentions_grad  # `p -= lr * p.grad`: an expression that updates parameters by hand
@@ -146,6 +154,20 @@ def module_base_framework(qual: str) -> Optional[str]:
         return None
     root = qual.split(".", 1)[0]
     return root if root in _FRAMEWORKS else "torch"
+
+
+def per_batch_methods(quals: list, nodes: list) -> dict:
+    """The methods a framework calls once per batch (each with the hooks whose bodies make one iteration with
+    it, in order), for a class whose imported bases (its own and those of its bases defined in the file) are
+    ``quals`` and whose class definitions are ``nodes``."""
+    methods: dict = {}
+    # a base imported from a module we cannot see (the project's own `BaseLitModule`) may be the framework's:
+    # the handler then judges from the class's own code
+    unseen = any(q and module_base_framework(q) is None for q in quals)
+    for suffix, handler in PER_BATCH.items():
+        if unseen or any(q.endswith(suffix) for q in quals):
+            methods.update(handler(nodes))
+    return methods
 
 
 def grad_off_decorator(qual: str, node: Any) -> bool:

@@ -32,7 +32,7 @@ def _sequential(ip, qual, parts, node, args, kwargs) -> Any:
 def _functional_model(ip, qual, parts, node, args, kwargs) -> Any:
     if (parts[1] if len(parts) > 2 else "") not in ("", "models"):
         return _group(ip, qual, parts, node, args, kwargs)
-    outputs = kw(kwargs, args, "outputs", 1)
+    outputs = kw(kwargs, args, "outputs", 1) if "output" not in kwargs else kwargs["output"]  # Keras 1: output=
     info = V.ModuleInfo("Model", framework="keras")
     if isinstance(outputs, V.Tensor):
         info.output, info.units = outputs.activation, outputs.units
@@ -50,6 +50,12 @@ def _softmax_after_one_unit(ip, info: V.ModuleInfo, layer: Any, node: cst.CSTNod
 
 
 def _add(info: V.ModuleInfo, layer: Any) -> None:
+    if info.normalizes_input is None:
+        name = layer.info.name if isinstance(layer, V.Module) else None
+        if name in V.INPUT_NORM_LAYERS:
+            info.normalizes_input = True
+        elif name not in V.RESHAPE_LAYERS:
+            info.normalizes_input = False
     if not isinstance(layer, V.Module):
         info.output = info.units = None
         info.has_dropout_or_bn = None if info.has_dropout_or_bn is False else info.has_dropout_or_bn
@@ -107,6 +113,52 @@ def _loss(ip, qual, parts, node, args, kwargs) -> Any:
     return _loss_from_node(qual, node)
 
 
+def _activation_call(ip, qual, parts, node, args, kwargs) -> Any:
+    """keras.activations.softmax(x), keras.ops.sigmoid(x), tf.nn.softmax(x): the input, activated."""
+    kind = _ACTIVATION_CALLS.get(parts[-1])
+    source = kw(kwargs, args, "x", 0)
+    if kind is None or not isinstance(source, V.Tensor):
+        return V.Tensor(activation=kind, dtype="float", origin=node) if kind is not None else None
+    if kind in (V.SOFTMAX, V.LOG_SOFTMAX) and source.units == 1:
+        ip.emit(F.SOFTMAX_CALL, node, single_unit=True, dim_given=True, dim=None, input=source)
+    return source.but(activation=kind, encoding=None, origin=node, value_range=None)
+
+
+_ACTIVATION_CALLS = {"softmax": V.SOFTMAX, "log_softmax": V.LOG_SOFTMAX, "sigmoid": V.SIGMOID, "tanh": V.TANH,
+                     "relu": V.RELU}
+
+
+def _literal(node: cst.Call, name: str, default: str) -> Optional[str]:
+    """A keyword argument written as a string literal; ``default`` when absent, "None" for None, else None."""
+    value = arg_node(node, name, 99)
+    if value is None:
+        return default
+    if isinstance(value, cst.Name) and value.value == "None":
+        return "None"
+    return value.evaluated_value if isinstance(value, cst.SimpleString) else None
+
+
+def _labels(mode: Optional[str], node: cst.CSTNode) -> Any:
+    """The labels a directory reader yields for its label_mode / class_mode."""
+    if mode in ("int", "sparse"):
+        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, origin=node)
+    if mode == "categorical":
+        return V.Tensor(dtype="float", encoding=V.ONEHOT, continuous=False, value_range=(0, 1), origin=node)
+    if mode == "binary":
+        return V.Tensor(dtype="float", continuous=False, value_range=(0, 1), origin=node)
+    return None
+
+
+def _from_directory(ip, qual, parts, node, args, kwargs) -> Any:
+    """keras.utils.image_dataset_from_directory(...): batches of (images, labels); label_mode="int" unless
+    given; labels=None (or a list of labels) makes them unknown. subset="both" returns (train, validation)."""
+    labels = _labels(_literal(node, "label_mode", "int"), node) \
+        if _literal(node, "labels", "inferred") == "inferred" else None
+    data = V.KerasData((None, labels))
+    subset = _literal(node, "subset", "")
+    return V.Seq((data, data)) if subset == "both" else data if subset is not None else None
+
+
 def _datasets(ip, qual, parts, node, args, kwargs) -> Any:
     if parts[-1] == "load_data":
         dataset = parts[2] if len(parts) > 3 else ""
@@ -120,18 +172,24 @@ def _datasets(ip, qual, parts, node, args, kwargs) -> Any:
 # names recognised in any group (keras.Sequential, keras.models.Sequential, keras.layers.Input, ...)
 NAMES = {"Sequential": _sequential, "Model": _functional_model, "Functional": _functional_model,
          "Input": _input, "InputLayer": _input}
-GROUPS = {"layers": _layer, "optimizers": _optimizer, "losses": _loss, "datasets": _datasets}
+GROUPS = {"layers": _layer, "optimizers": _optimizer, "losses": _loss, "datasets": _datasets,
+          "activations": _activation_call, "ops": _activation_call}
+_DIRECTORY_READERS = {"image_dataset_from_directory", "text_dataset_from_directory", "audio_dataset_from_directory"}
 
 
 def _group(ip, qual, parts, node, args, kwargs) -> Any:
     group = parts[1] if len(parts) > 2 else ""
+    if group == "ops" and parts[-1] == "one_hot":  # keras.ops.one_hot(y, num_classes)
+        return _one_hot_tensor(literal_int(kw(kwargs, args, "num_classes", 1)), node)
     handler = GROUPS.get(group)
     if handler is not None:
         return handler(ip, qual, parts, node, args, kwargs)
+    if parts[-1] in _DIRECTORY_READERS:
+        return _from_directory(ip, qual, parts, node, args, kwargs)
+    if parts[-1] == "ImageDataGenerator":
+        return V.KerasData(generator=True)
     if qual.endswith("utils.to_categorical"):
-        classes = literal_int(kw(kwargs, args, "num_classes", 1))
-        return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False,
-                        value_range=(0, 1), origin=node)
+        return _one_hot_tensor(literal_int(kw(kwargs, args, "num_classes", 1)), node)
     return None
 
 
@@ -153,6 +211,8 @@ def _compile(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kw
     """model.compile(loss=...): the LOSS event, against the model's output."""
     loss_node = arg_node(node, "loss", 1)
     loss = _loss_spec(ip.imports, loss_node) if loss_node is not None else None
+    if loss is None and isinstance(kw(kwargs, args, "loss", 1), V.Loss):  # a loss object passed in a variable
+        loss = kw(kwargs, args, "loss", 1)
     info.compiled = (loss, node) if loss is not None else None
     if loss is not None and ip.recording:
         out = V.Tensor(activation=info.output, units=info.units, model=info, origin=node)
@@ -167,6 +227,9 @@ def _compile(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kw
 def _fit(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     """model.fit(x, y): the targets of the compiled loss."""
     x, y = kw(kwargs, args, "x", 0), kw(kwargs, args, "y", 1)
+    if isinstance(x, V.KerasData):  # fit(dataset): its elements hold (x, y)
+        items = x.items if x.items is not None and len(x.items) >= 2 else (None, None)
+        x, y = items[0], items[1]
     if info.loss_event is None and info.compiled is not None and ip.recording:
         # compiled inside a helper (read as a summary): the loss is recorded where it was set
         loss, compile_node = info.compiled
@@ -177,7 +240,11 @@ def _fit(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kwargs
         ip.emit_existing(info.loss_event)
     event = info.loss_event
     if event is not None and ip.recording:
-        event.data.update(target=y, data_node=node, fit_input=x)
+        if event.data.get("data_node") not in (None, node):  # a second fit of the same compiled model
+            event = F.Event(F.LOSS, event.node, ip.facts, ip.loop, ip.conditional, ip.grad_off, dict(event.data))
+            ip.emit_existing(event)
+        # a model whose first layer is BatchNormalization scales x itself
+        event.data.update(target=y, data_node=node, fit_input=None if info.normalizes_input else x)
     return None
 
 
@@ -189,7 +256,7 @@ def _predict(ip, info: V.ModuleInfo, method: str, node: cst.Call, args: list, kw
 MODEL_METHODS = {
     "add": _add_layer,
     "compile": _compile,
-    **dict.fromkeys(("fit", "train_on_batch"), _fit),
+    **dict.fromkeys(("fit", "fit_generator", "train_on_batch"), _fit),
     **dict.fromkeys(("predict", "predict_on_batch", "__call__"), _predict),
 }
 
@@ -243,6 +310,64 @@ def _loss_spec(imports: ImportTable, node: cst.BaseExpression) -> Optional[V.Los
     return None
 
 
+# ------------------------------------------------------------------ tf.data and ImageDataGenerator
+def _from_tensor_slices(ip, qual, node, args, kwargs) -> Any:
+    """tf.data.Dataset.from_tensor_slices((x, y)): elements hold (x, y); of one array: (x,)."""
+    source = kw(kwargs, args, "tensors", 0)
+    if isinstance(source, V.Seq) and not source.is_list:
+        return V.KerasData(source.items)
+    if isinstance(source, V.Tensor):
+        return V.KerasData((source,))
+    return V.KerasData()
+
+
+def _zip_datasets(ip, qual, node, args, kwargs) -> Any:
+    """tf.data.Dataset.zip((images, labels)): the first item of each."""
+    source = kw(kwargs, args, "datasets", 0)
+    if isinstance(source, V.Seq) and all(isinstance(d, V.KerasData) and d.items for d in source.items):
+        return V.KerasData(tuple(d.items[0] for d in source.items))
+    return V.KerasData()
+
+
+def _tf_call(ip, qual, node, args, kwargs) -> Any:
+    return _activation_call(ip, qual, qual.split("."), node, args, kwargs)
+
+
+def _one_hot(ip, qual, node, args, kwargs) -> Any:
+    return _one_hot_tensor(literal_int(kw(kwargs, args, "depth", 1)), node)
+
+
+def _one_hot_tensor(classes: Optional[int], node: cst.CSTNode) -> V.Tensor:
+    return V.Tensor(dtype="float", encoding=V.ONEHOT, num_classes=classes, continuous=False, value_range=(0, 1),
+                    origin=node)
+
+
+_SAME_DATA = {"batch", "shuffle", "prefetch", "cache", "repeat", "take", "skip", "unbatch", "padded_batch",
+              "with_options", "filter", "shard", "rebatch"}
+
+
+def _data_method(ip, data: V.KerasData, recv_text, method, node: cst.Call, args: list, kwargs: dict) -> Any:
+    """ds.batch(32).shuffle(...).prefetch(...) hold the same elements; ds.map(fn) anything (unknown);
+    ImageDataGenerator().flow(x, y) / flow_from_directory(class_mode="categorical" unless given)."""
+    if data.generator:
+        if method == "flow":
+            return V.KerasData((kw(kwargs, args, "x", 0), kw(kwargs, args, "y", 1)))
+        if method in ("flow_from_directory", "flow_from_dataframe"):
+            return V.KerasData((None, _labels(_literal(node, "class_mode", "categorical"), node)))
+        return None
+    if method in _SAME_DATA:
+        return data
+    return V.KerasData() if method == "map" else None
+
+
+CALLS = {
+    **dict.fromkeys(("tensorflow.data.Dataset.from_tensor_slices", "tensorflow.data.Dataset.from_tensors"),
+                    _from_tensor_slices),
+    "tensorflow.data.Dataset.zip": _zip_datasets,
+    **{f"tensorflow.{group}{name}": _tf_call for group in ("nn.", "math.", "")
+       for name in ("softmax", "sigmoid", "log_softmax") if not (group == "" and name == "log_softmax")},
+    "tensorflow.one_hot": _one_hot,
+}
 PREFIXES = {"keras": _keras}
-RECEIVERS = {(V.Module, "keras"): _model_method}
+RECEIVERS = {(V.Module, "keras"): _model_method, V.KerasData: _data_method}
 MODULE_BASES = {"keras.Model": "keras", "keras.models.Model": "keras", "keras.layers.Layer": "keras"}

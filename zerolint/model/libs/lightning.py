@@ -1,25 +1,37 @@
 """PyTorch Lightning: LightningModule subclasses are modules; ``self.manual_backward(loss)`` backpropagates;
-``self.optimizers()`` returns what ``configure_optimizers`` built (one optimizer, or a list to unpack)."""
+``self.optimizers()`` returns what ``configure_optimizers`` built (one optimizer, or a list to unpack).
+
+Under manual optimization (``self.automatic_optimization = False``) the Trainer calls ``training_step`` once
+per batch and the user writes the order of ``opt.zero_grad()``, ``self.manual_backward(loss)`` and
+``opt.step()`` in it: its body is one training iteration (``PER_BATCH``). Under automatic optimization the
+Trainer clears, backpropagates the returned loss and steps around it, so the body holds no step to judge.
+"""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import libcst as cst
 
+from .. import facts as F
 from .. import values as V
 from ..util import PASS
 from .tensor import backward
 
 
 def _optimizer_list(value: Any) -> list | None:
-    """The optimizers of a configure_optimizers return: one, a list/tuple, or ([optimizers], [schedulers])."""
+    """The optimizers of a configure_optimizers return, in order: one, a list/tuple, ([optimizers], [schedulers]),
+    a dict with "optimizer" (and "lr_scheduler"), or a list/tuple of such dicts."""
     if isinstance(value, V.Optimizer):
         return [value]
+    if isinstance(value, V.Record) and isinstance(value.get("optimizer"), V.Optimizer):
+        return [value.get("optimizer")]
     if isinstance(value, V.Seq) and value.items:
-        if all(isinstance(item, V.Optimizer) for item in value.items):
-            return list(value.items)
+        found = [_optimizer_list(item) if isinstance(item, V.Record) else [item] for item in value.items]
+        if all(f is not None and len(f) == 1 and isinstance(f[0], V.Optimizer) for f in found):
+            return [f[0] for f in found]
         first = value.items[0]
-        if isinstance(first, V.Seq) and len(value.items) == 2:
+        if isinstance(first, (V.Seq, V.Optimizer)) and len(value.items) == 2 and isinstance(value.items[1], V.Seq):
             return _optimizer_list(first)
     return None
 
@@ -64,5 +76,58 @@ def _save_hyperparameters(ip, recv, recv_text, method, node, args, kwargs) -> An
     return None
 
 
-METHODS = {"manual_backward": backward, "optimizers": _optimizers, "save_hyperparameters": _save_hyperparameters}
+# Manual optimization, as written: `automatic_optimization = False` (a class attribute or `self.` store, not
+# commented out), a property returning False, or a call of manual_backward (which Lightning refuses under
+# automatic optimization).
+_MANUAL = re.compile(r"^[ \t]*(?:self\.)?automatic_optimization\s*(?::[^=\n]*)?=\s*False\b"
+                     r"|def automatic_optimization\(self\)[^:]*:(?:\s*(?:#[^\n]*|\"\"\"[^\"]*\"\"\"))*\s*return False\b"
+                     r"|^[^#\n]*\bmanual_backward\(", re.M)
+_EMPTY = cst.Module([])
+
+
+_BATCH_HOOKS = ("on_train_batch_start", "training_step", "training_step_end", "on_train_batch_end")
+
+
+def _manual_optimization(nodes: list) -> dict:
+    """``training_step`` runs once per batch with the step order the user wrote, under manual optimization,
+    between the ``on_train_batch_start`` and ``on_train_batch_end`` hooks."""
+    if any(_MANUAL.search(_EMPTY.code_for_node(node)) for node in nodes):
+        return {"training_step": _BATCH_HOOKS}
+    return {}
+
+
+def _lr_schedulers(ip, recv, recv_text, method, node, args, kwargs) -> Any:
+    """``sch = self.lr_schedulers()``: the scheduler(s) configure_optimizers returned (a scheduler either way)."""
+    cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
+    if cls is None or "configure_optimizers" not in cls.methods:
+        return PASS
+    return V.Scheduler("lightning.lr_schedulers")
+
+
+def _clip_gradients(ip, recv, recv_text, method, node, args, kwargs) -> Any:
+    """``self.clip_gradients(opt, gradient_clip_val=...)`` in a LightningModule clips that optimizer's gradients."""
+    cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
+    if cls is None or not cls.is_module:
+        return PASS
+    ip.emit(F.CLIP, node)
+    return None
+
+
+def _no_event(ip, recv, recv_text, method, node, args, kwargs) -> Any:
+    """``self.toggle_optimizer(opt)`` / ``untoggle_optimizer``: requires_grad of the other optimizers'
+    parameters switched off and back; no gradient is cleared, computed or applied."""
+    cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
+    return None if cls is not None and cls.is_module else PASS
+
+
+def _optimizer_attribute(ip, base, name) -> Any:
+    """``opt.optimizer``: the optimizer a LightningOptimizer (what ``self.optimizers()`` returns) wraps."""
+    return base if name == "optimizer" else None
+
+
+METHODS = {"manual_backward": backward, "optimizers": _optimizers, "save_hyperparameters": _save_hyperparameters,
+           "lr_schedulers": _lr_schedulers, "clip_gradients": _clip_gradients,
+           "toggle_optimizer": _no_event, "untoggle_optimizer": _no_event}
 MODULE_BASES = {"LightningModule": "torch"}
+PER_BATCH = {"LightningModule": _manual_optimization}
+ATTRIBUTES = {V.Optimizer: _optimizer_attribute}

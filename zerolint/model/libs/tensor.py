@@ -44,7 +44,9 @@ def _set_grad_enabled(ip, qual, node, args, kwargs) -> Any:
 
 
 def _autograd_backward(ip, qual, node, args, kwargs) -> Any:
-    ip.emit(F.BACKWARD, node, manual=_name(qual) == "grad")
+    first = node.args[0].value if node.args and node.args[0].keyword is None else None
+    loss = ip.reach.of(first) if first is not None and not isinstance(first, (cst.List, cst.Tuple)) else None
+    ip.emit(F.BACKWARD, node, manual=_name(qual) == "grad", reach=loss)
     return None
 
 
@@ -140,6 +142,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         kind = args[0].kind if isinstance(args[0], V.Scalar) else "int" if isinstance(args[0].value, int) else "float"
         rng = (args[0].value, args[0].value) if isinstance(args[0], V.Number) else None
         return V.Tensor(dtype=dtype_of_args(ip, node) or kind, shape=(), value_range=rng, origin=node)  # a 0-d tensor
+    if name != "stack" and args and isinstance(args[0], V.Frame):  # torch.tensor(df["label"]): one value per row
+        frame = args[0]
+        args = [V.Tensor(dtype=frame.dtype, shape=(None,) if frame.column is not None else (None, None))] + args[1:]
     if name != "stack" and args and isinstance(args[0], V.Tensor):
         cast = dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name)
         return args[0].but(dtype=cast or args[0].dtype, origin=node)
@@ -151,6 +156,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
         return None
     if node.args:  # stack / tensor / as_tensor / LongTensor / FloatTensor over sequences
         ip.emit(F.STACK, node, seq=seq, function=name)
+    if name == "stack" and isinstance(seq, V.ListOf) and isinstance(seq.element, V.Tensor) \
+            and seq.element.value_range == BYTE_RANGE:
+        return byte_tensor(node)  # a stack of uint8 frames
     if name == "stack" and isinstance(seq, V.Seq) and seq.items and isinstance(seq.items[0], V.Tensor):
         first = seq.items[0]
         shape = (len(seq.items),) + first.shape if first.shape is not None and all(
@@ -167,6 +175,9 @@ def _from_data(ip, qual, node, args, kwargs) -> Any:
             return V.Tensor(dtype="float", shape=nested_shape(seq), origin=node,
                             value_range=(min(flat), max(flat)) if flat else None,
                             continuous=not all(float(v).is_integer() for v in flat))
+    if seq is None and name != "stack":  # a tensor of data not known here: only its dtype, where given
+        return V.Tensor(dtype=dtype_of_args(ip, node) or {"FloatTensor": "float", "LongTensor": "int"}.get(name),
+                        origin=node)
     return None
 
 
@@ -184,6 +195,9 @@ def _reshape(ip, qual, node, args, kwargs) -> Any:
     return source.but(shape=None, units=None, origin=node) if isinstance(source, V.Tensor) else None
 
 
+# Factories of random or constant values: a model run on one of these is being checked, not evaluated.
+SYNTHETIC_FACTORIES = frozenset(("randint", "randn", "rand", "zeros", "ones", "empty", "full", "randn_like",
+                                 "rand_like", "normal"))
 FACTORIES = {
     "randint": _randint,
     **dict.fromkeys(("randn", "rand", "zeros", "ones", "empty", "full", "randn_like", "rand_like", "normal"),
@@ -253,6 +267,10 @@ def _layout_after(names: Optional[tuple], method: str, node: cst.Call) -> Option
     order = [int(v.value) for v in positional if isinstance(v, cst.Integer)]
     if names is None or len(order) != len(positional):
         return None
+    if names == V.BATCH_MAJOR and method in ("permute", "transpose"):  # a loader batch reordered: (batch, seq, feat)
+        if method == "permute" and len(order) != 3 or method == "transpose" and max(order, default=3) > 2:
+            return None
+        names = ("batch", "seq", "features")
     if method == "permute" and sorted(order) == list(range(len(names))):
         return tuple(names[i] for i in order)
     if method == "transpose" and len(order) == 2 and max(order) < len(names):
@@ -313,6 +331,10 @@ def _rounded(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
     return t.but(continuous=False, origin=node)
 
 
+def _same_values(ip, t: V.Tensor, method: str, node: cst.Call) -> Any:
+    return t.but(loss_graph=False, origin=node)
+
+
 def _disjoint(*tables: dict) -> dict:
     merged: dict = {}
     for table in tables:
@@ -332,6 +354,7 @@ TENSOR_METHODS = _disjoint(
     dict.fromkeys(("sum", "mean"), _reduce),
     dict.fromkeys(("round", "floor", "ceil", "sign"), _rounded),
     dict.fromkeys(("convert", "resize", "crop"), _pixels_kept),  # PIL images / arrays: the same pixel values
+    dict.fromkeys(("numpy", "to_numpy", "toarray", "todense", "asnumpy"), _same_values),  # as an array, dense
 )
 
 
@@ -341,11 +364,16 @@ def tensor_method(ip, t: V.Tensor, recv_text, method: str, node: cst.Call, args:
 
 
 def backward(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), self.manual_backward(loss)."""
-    receiver = recv_text if not node.args or method == "backward" and recv_text and not (
-        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text) \
-        else dotted(node.args[0].value)
-    ip.emit(F.BACKWARD, node, receiver=receiver)
+    """loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss), fabric.backward(loss),
+    self.manual_backward(loss)."""
+    on_receiver = not node.args or method == "backward" and recv_text and not (
+        SCALER_NAME.search(recv_text) or "accelerator" in recv_text or "engine" in recv_text
+        or "fabric" in recv_text.lower() or isinstance(recv, (V.Optimizer, V.Module, V.Instance))) \
+        or node.args[0].keyword is not None
+    loss_node = node.func.value if on_receiver and isinstance(node.func, cst.Attribute) else \
+        node.args[0].value if not on_receiver else None
+    receiver = recv_text if on_receiver else dotted(node.args[0].value)
+    ip.emit(F.BACKWARD, node, receiver=receiver, reach=ip.reach.of(loss_node) if loss_node is not None else None)
     return None
 
 
@@ -389,7 +417,7 @@ def _in_place_update(ip, recv, recv_text, method, node, args, kwargs) -> Any:
 
 
 def _tensor_data(ip, base: V.Tensor, name: str) -> Any:
-    return base.but(loss_graph=False) if name == "data" else None
+    return base.but(loss_graph=False) if name in ("data", "values") else None  # a DataFrame's .values
 
 
 def _reads_last_step(elements, batch_first: Optional[bool]) -> bool:
@@ -437,6 +465,22 @@ DECORATORS = {
     "torch.set_grad_enabled": _false_first_arg,
 }
 CLEARED_ATTRIBUTES = {"grad": F.ZERO_GRAD}  # p.grad = None, del p.grad
+# Methods and attributes whose result holds no autograd graph: a loss built from them reaches no parameter.
+GRAPH_CUTS = frozenset(("detach", "detach_", "item", "tolist", "numpy", "data", "grad", "size", "dim", "numel",
+                        "nelement", "shape", "ndim", "dtype", "device", "new_zeros", "new_ones", "new_full",
+                        "new_empty", "new_tensor", "zero_", "fill_", "normal_", "uniform_", "random_", "bernoulli_",
+                        "requires_grad"))
+# Tensor (and torch.distributions) methods: their result's graph is the receiver's and the arguments'. Another
+# method of a value we do not know (`agent.training_step(batch)`) may run a model: its reach is unknown.
+GRAPH_METHODS = frozenset((
+    *V.SHAPE_ONLY_METHODS, *V.FLOAT_CASTS, *V.ACTIVATION_FUNCTIONS, "sum", "mean", "max", "min", "argmax", "argmin",
+    "pow", "exp", "log", "log1p", "abs", "clamp", "clip", "neg", "sqrt", "rsqrt", "norm", "std", "var", "prod",
+    "gather", "scatter", "index_select", "masked_fill", "masked_select", "where", "expand", "expand_as", "repeat",
+    "chunk", "split", "unbind", "narrow", "select", "roll", "flip", "t", "T", "mul", "add", "sub", "div", "square",
+    "cumsum", "logsumexp", "sort", "topk", "mse_loss", "log_prob", "entropy", "rsample", "cdf", "squeeze_",
+    "unsqueeze_", "mul_", "add_", "sub_", "div_", "float", "double", "half", "type", "values", "items", "get",
+    "keys", "split_with_sizes", "diag", "trace", "dot", "outer", "amax", "amin", "nansum", "nanmean",
+))
 PREFIXES = {"torch": nothing}  # other torch.* names return nothing the model follows
 METHODS = {
     "backward": backward,

@@ -13,11 +13,12 @@ from .. import facts as F
 from .. import values as V
 from ..names import dotted
 from ..naming import role_of_name, tokens
-from ..util import arg_node, bool_kw, kw
+from ..util import PASS, arg_node, bool_kw, kw
 
 
 def _tensor_dataset(ip, qual, node, args, kwargs) -> Any:
-    items = tuple(a.but(origin=node) if isinstance(a, V.Tensor) else None for a in args)
+    items = tuple(a.but(origin=node, dim_names=a.dim_names or V.BATCH_MAJOR) if isinstance(a, V.Tensor) else None
+                  for a in args)  # what a loader over it yields: batch first
     return V.Dataset(qual, items=items)
 
 
@@ -36,6 +37,8 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     indices = _subset_indices(keywords.get("sampler")) or _subset_indices(dataset_node, 1)
     if indices is not None:  # K-fold / a split by index lists: the indices decide which part is read
         dataset_role = role_of_name(dotted(indices))
+    elif isinstance(kwargs.get("sampler"), V.Sampler):  # sampler=valid_sampler, built from valid_idx before
+        dataset_role = kwargs["sampler"].role
     shuffled: Optional[bool] = False
     if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
         shuffled = True
@@ -123,6 +126,12 @@ def _subset_indices(node: Optional[cst.BaseExpression], index: int = 0) -> Optio
     return arg_node(node, "indices", index)
 
 
+def _subset_sampler(ip, qual, node, args, kwargs) -> Any:
+    """``SubsetRandomSampler(valid_idx)`` bound to a name: the loader given it reads that split."""
+    indices = _subset_indices(node)
+    return V.Sampler(role_of_name(dotted(indices)) if indices is not None else None)
+
+
 def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     name = qual.rsplit(".", 1)[-1]
     batch_first = bool_kw(node, "batch_first") or False
@@ -134,9 +143,28 @@ def _rnn_utils(ip, qual, node, args, kwargs) -> Any:
     return None
 
 
+_ENCODE_METHODS = ("encode", "encode_ordinary", "encode_as_ids", "EncodeAsIds", "encode_as_pieces", "EncodeAsPieces",
+                   "text_to_sequence", "texts_to_sequences", "numericalize")
+_FIXED_LENGTH_KEYWORDS = ("padding", "pad_to_max_length", "max_length", "maxlen", "pad", "pad_id", "length")
+
+
+def _encode_text(ip, recv, recv_text, method, node, args, kwargs) -> Any:
+    """``enc.encode(self.texts[i])`` by a tokenizer the model does not know (tiktoken, sentencepiece, a
+    vocabulary object): as many ids as the item's text has tokens, unless the call pads or cuts to one length."""
+    if isinstance(recv, V.Tokenizer) or not args or any(k in kwargs for k in _FIXED_LENGTH_KEYWORDS):
+        return PASS
+    text = args[0]
+    if isinstance(text, V.PerItem) and text.kind == "text":
+        return V.PerItem("seq", f"`{recv_text or 'the tokenizer'}.{method}` gives as many ids as each text has tokens")
+    return PASS
+
+
 CALLS = {
     **dict.fromkeys(("torch.utils.data.TensorDataset", "torch.utils.data.dataset.TensorDataset"), _tensor_dataset),
     **dict.fromkeys(("torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"), _data_loader),
+    **dict.fromkeys(("torch.utils.data.SubsetRandomSampler", "torch.utils.data.sampler.SubsetRandomSampler"),
+                    _subset_sampler),
 }
 PREFIXES = {"torch.nn.utils.rnn": _rnn_utils}
 SUFFIXES = dict.fromkeys(("Dataset", "Data"), _named_dataset)
+METHODS = dict.fromkeys(_ENCODE_METHODS, _encode_text)

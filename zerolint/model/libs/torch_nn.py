@@ -38,6 +38,15 @@ def reduction(node: cst.Call) -> Optional[str]:
     return None
 
 
+def log_target(node: cst.Call, positional_limit: int) -> Optional[bool]:
+    """KLDivLoss / kl_div ``log_target=``: False when absent, None when not a literal."""
+    if any(a.star for a in node.args) or len([a for a in node.args if a.keyword is None]) > positional_limit:
+        return None
+    if not any(a.keyword is not None and a.keyword.value == "log_target" for a in node.args):
+        return False
+    return bool_kw(node, "log_target")
+
+
 # ------------------------------------------------------------------ constructors
 def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     """``torch.nn.<Name>(...)``: a layer, a container, a loss."""
@@ -46,7 +55,8 @@ def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
     name = qual.rsplit(".", 1)[-1]
     if name in V.LOSS_FAMILY or name.endswith("Loss"):
         kws = tuple(sorted((k, v.value if isinstance(v, V.Number) else None) for k, v in kwargs.items()))
-        return V.Loss(qual, kws, reduction=reduction(node))
+        return V.Loss(qual, kws, reduction=reduction(node),
+                      log_target=log_target(node, 3) if name == "KLDivLoss" else False)
     if name in V.CONTAINERS:
         _check_sequence(ip, node, args)
         return V.Module(_sequential(name, args))
@@ -108,6 +118,8 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
         info.has_dropout_or_bn = False
     if name != "Sequential" or not items or len(modules) != len(items):
         return info
+    first = next((m.name for m in modules if m.name not in V.RESHAPE_LAYERS), None)
+    info.normalizes_input = first in V.INPUT_NORM_LAYERS if first is not None else None
     units = None
     output = None
     for m in modules:
@@ -150,7 +162,8 @@ def _functional(ip, qual, node, args, kwargs) -> Any:
     name = qual.rsplit(".", 1)[-1]
     if name in V.LOSS_FAMILY or name.endswith("_loss") or name in ("cross_entropy", "binary_cross_entropy",
                                                                     "kl_div", "nll_loss"):
-        return loss(ip, V.Loss(qual, functional=True, reduction=reduction(node)), node, args, kwargs)
+        return loss(ip, V.Loss(qual, functional=True, reduction=reduction(node),
+                               log_target=log_target(node, 2) if name == "kl_div" else False), node, args, kwargs)
     if name == "one_hot":
         source = args[0] if args else None
         classes = literal_int(kw(kwargs, args, "num_classes", 1))
@@ -194,6 +207,10 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
     if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.pad_input:  # padded ids -> padded vectors
         return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
                         pad_input=True, batch_first=inp.batch_first, dim_names=inp.dim_names)
+    if info.name == "Embedding" and isinstance(inp, V.Tensor) and inp.dim_names == V.BATCH_MAJOR:
+        # a loader batch of ids (batch, seq) -> vectors (batch, seq, dim)
+        return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
+                        dim_names=V.BATCH_MAJOR)
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
 
 
@@ -205,11 +222,11 @@ def _call_module(ip, callee: V.Module, node, args, kwargs, text) -> Any:
 def _padded_call_site(ip, info: V.ModuleInfo, node, args: list, kwargs: dict) -> None:
     """``model(padded_batch)`` of a model class of this file: its ``forward`` reads the padded batch (a
     call site, as for a function of this file), so ``out[:, -1]`` or a permute before its RNN there is
-    seen for what it is."""
+    seen for what it is; so does a loss module fed model outputs (``criterion_kd(student(x), teacher(x))``)."""
     fwd = info.cls.methods.get("forward") if info.cls is not None else None
     if fwd is None or not ip.recording or fwd.interpreted:
         return
-    if not any(isinstance(a, V.Tensor) and (a.pad_input or a.padded or a.dim_names)
+    if not any(isinstance(a, V.Tensor) and (a.pad_input or a.padded or a.dim_names or a.model is not None)
                for a in list(args) + list(kwargs.values())):
         return  # only a batch whose padding or layout is known says more than forward's own reading
     event = F.Event(F.CALL, node, ip.facts, ip.loop, ip.conditional, ip.grad_off, {"callee": fwd})
@@ -223,7 +240,8 @@ def loss(ip, loss_value: V.Loss, node: cst.Call, args: list, kwargs: dict) -> An
     arg_nodes = [a.value for a in node.args if a.keyword is None]
     ip.emit(F.LOSS, node, loss=loss_value, input=input_value, target=target_value,
             input_node=arg_nodes[0] if arg_nodes else None,
-            target_node=arg_nodes[1] if len(arg_nodes) > 1 else None)
+            target_node=arg_nodes[1] if len(arg_nodes) > 1 else None,
+            **({"reach": ip.reach.of(node)} if loss_value.reduction == "sum" else {}))
     return V.Tensor(dtype="float", shape=(), origin=node, loss_graph=not ip.grad_off)
 
 

@@ -50,8 +50,9 @@ def _call_transform(ip, callee: V.Transform, node, args, kwargs, text) -> Any:
 
 
 def _dataset(ip, qual, node, args, kwargs) -> Any:
-    return V.Dataset(qual, train=bool_kw(node, "train"),
-                     yields_class_indices=qual.rsplit(".", 1)[-1] in V.CLASSIFICATION_DATASETS)
+    name = qual.rsplit(".", 1)[-1]
+    return V.Dataset(qual, train=bool_kw(node, "train"), yields_class_indices=name in V.CLASSIFICATION_DATASETS,
+                     num_classes=V.CLASS_COUNTS.get(name))
 
 
 def _model(ip, qual, node, args, kwargs) -> Any:
@@ -69,7 +70,8 @@ def _dataset_attribute(ip, base: V.Dataset, name: str) -> Any:
     if name in ("data", "train_data", "test_data"):  # raw uint8 pixels of torchvision datasets
         return V.Tensor(dtype="int", value_range=(0, 255))
     if name in ("targets", "train_labels", "test_labels", "labels"):
-        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False)
+        rng = (0, base.num_classes - 1) if base.num_classes else None
+        return V.Tensor(dtype="int", encoding=V.INDICES, continuous=False, value_range=rng, num_classes=base.num_classes)
     return None
 
 
