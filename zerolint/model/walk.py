@@ -8,6 +8,7 @@ order. For walks whose result does not depend on order (a set of names, "is X in
 """
 from __future__ import annotations
 
+from dataclasses import fields
 from operator import attrgetter
 from typing import Iterator
 
@@ -19,7 +20,7 @@ _KINDS: dict = {}  # a field value's class -> 1 a node, 2 a sequence (of nodes),
 
 
 def _getter(cls) -> object:
-    names = tuple(cls.__dataclass_fields__)
+    names = tuple(f.name for f in fields(cls))  # not __dataclass_fields__: it also holds __slots__
     if len(names) > 1:
         getter = attrgetter(*names)
     elif names:
@@ -55,7 +56,8 @@ def children_unordered(node: cst.CSTNode) -> list:
             out.append(value)
         elif kind == 2:
             for item in value:
-                if (kinds.get(item.__class__) or _kind(item.__class__)) == 1:
+                kind = kinds.get(item.__class__)
+                if kind == 1 or kind is None and _kind(item.__class__) == 1:
                     out.append(item)
     return out
 
