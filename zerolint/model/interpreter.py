@@ -1016,6 +1016,9 @@ class Interpreter:
                 out = self.summary(fwd, [V.Tensor()] * n, {})
             if isinstance(out, V.Tensor):
                 info.output, info.units = out.activation, out.units
+                inner = out.model
+                if out.units is None and inner is not None and inner is not info and inner.units == 1:
+                    info.units = 1  # `self.fc(x).squeeze(1)` / `.view(-1)`: still one output unit per sample
             elif isinstance(out, V.Seq):
                 info.returns_tuple = True
             modules = [v.info for v in cls.attrs.values() if isinstance(v, V.Module)]
