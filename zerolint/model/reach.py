@@ -221,6 +221,9 @@ class Reach:
             if isinstance(recv, _GRAPHLESS):
                 return args  # criterion.forward(...), optimizer.param_groups...
             if recv is None and method not in libs.GRAPH_METHODS and not method.endswith("_"):
+                own = self.of(func.value)
+                if own is not None:  # an object whose graph is known: a library object built without a model
+                    return join(own, args)  # (gym.make(...).reset()) or from model outputs (Categorical(p).sample())
                 return None  # agent.training_step(batch) on an object we do not know: it may run a model
             return join(self.of(func.value), args)  # loss.mean(), out.view(-1)
         callee = ip.quiet_peek(func)
