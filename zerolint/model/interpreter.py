@@ -558,7 +558,8 @@ class Interpreter:
         return loader
 
     # ------------------------------------------------------------------ expressions
-    def lookup(self, name: str) -> Any:
+    def lookup(self, name: str, default: Any = None) -> Any:
+        """A name's value in the innermost scope that binds it (also the graph-reach keys of model/reach.py)."""
         if name in self.env:
             return self.env[name]
         fn = self.facts.parent
@@ -567,7 +568,7 @@ class Interpreter:
             if env is not None and name in env:
                 return env[name]
             fn = fn.parent
-        return self.globals.get(name)
+        return self.globals.get(name, default)
 
     def ev(self, e: cst.BaseExpression) -> Any:  # noqa: C901 - a dispatch table
         t = type(e)

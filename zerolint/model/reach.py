@@ -73,22 +73,10 @@ class Reach:
         value = ip.lookup(name)
         if isinstance(value, _GRAPHLESS):
             return EMPTY
-        reach = self._lookup_key(REACH + name, _MISSING)
+        reach = self.ip.lookup(REACH + name, _MISSING)
         if reach is not _MISSING:
             return reach
         return EMPTY if name in _NO_VALUE_NAMES else None
-
-    def _lookup_key(self, key: str, default: Any = None) -> Any:
-        ip = self.ip
-        if key in ip.env:
-            return ip.env[key]
-        fn = ip.facts.parent
-        while fn is not None:
-            env = ip.envs.get(fn)
-            if env is not None and key in env:
-                return env[key]
-            fn = fn.parent
-        return ip.globals.get(key, default)
 
     def bind_name(self, name: str, reach: Optional[frozenset]) -> None:
         self.ip.env[REACH + name] = reach
@@ -133,7 +121,7 @@ class Reach:
 
     def _passed_in(self, e: cst.BaseExpression) -> bool:
         if type(e) is cst.Name:
-            return self._lookup_key(REACH + e.value, _MISSING) is _MISSING
+            return self.ip.lookup(REACH + e.value, _MISSING) is _MISSING
         if type(e) is cst.Attribute:
             cls = _local_class(self.ip.quiet_peek(e.value))
             if cls is not None:
@@ -233,7 +221,7 @@ class Reach:
             return join(module_tree(ip.module_info(callee.cls)), args)  # self(x) in a LightningModule
         if isinstance(callee, (V.Loss, ClassFacts, V.Instance)):
             return args
-        if type(func) is cst.Name and self._lookup_key(LIBRARY + func.value):
+        if type(func) is cst.Name and self.ip.lookup(LIBRARY + func.value):
             return args  # an alias of a library name
         if callee is None and type(func) is cst.Name and func.value not in ip.env:
             if func.value in _BUILTINS_CUT:
