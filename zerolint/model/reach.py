@@ -166,6 +166,8 @@ class Reach:
             if isinstance(value, _GRAPHLESS):
                 return EMPTY  # a submodule (calling it adds it), a number, an optimizer
             stored = self.attrs.get((id(cls), e.attr.value))
+            if cls.is_module and stored is None and e.attr.value in libs.PLAIN_MODULE_ATTRIBUTES:
+                return EMPTY  # self.device, self.hparams.latent_dim: settings, not parameters
             if cls.is_module:  # a parameter or a tensor kept on a model (policy.saved_log_probs)
                 info = base.info if isinstance(base, V.Module) else ip.module_info(cls)
                 return join(module_tree(info), stored if stored is not None else EMPTY)

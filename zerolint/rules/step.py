@@ -89,17 +89,37 @@ class StepBeforeBackward(Rule):
                         "so it applies zero or stale gradients and the loss stays flat. Call "
                         "loss.backward() first, then optimizer.step()."))
                     break
-                # several losses: the backward() before reaches other models only, the one after reaches this one's
-                own = next((b for b in after if regions.reaches(b, step) is True), None)
-                if before and own is not None and all(
-                        b.data.get("reach") and regions.reaches(b, step) is False for b in before):
+                # several losses: the backward() before reaches other models only (or its gradients on this
+                # optimizer's parameters are cleared before the step), the one after reaches this one's
+                own = _own_backward_after(step, iteration, at)
+                if before and own is not None:
                     loss = own.data.get("receiver")
                     yield Report(step.node, (
                         f"{_call(step)} runs before the backward() of the loss that reaches its parameters"
-                        f"{f' (`{loss}`)' if loss else ''}; the backward() before it reaches only the other "
-                        "model's parameters, so this step applies zero or stale gradients and that model "
-                        "does not learn. Backpropagate its loss first, then step."))
+                        f"{f' (`{loss}`)' if loss else ''}; the backward() before it leaves this optimizer no "
+                        "gradients (it reaches only the other model's parameters, or they are cleared before the "
+                        "step), so this step applies zero or stale gradients and that model does not learn. "
+                        "Backpropagate its loss first, then step."))
                     break
+
+
+def _own_backward_after(step: F.Event, iteration: list, at: int) -> F.Event | None:
+    """The backward() after ``step`` (at position ``at``) of a loss that reaches its parameters, when every
+    backward() before the step leaves it no gradients: it is known to reach other models only, or a clear of
+    this optimizer's parameters follows it before the step (a GAN's D step placed before D's own backward)."""
+    own = next((i.event for i in iteration[at + 1:] if i.kind == F.BACKWARD
+                and regions.reaches(i.event, step) is True), None)
+    if own is None:
+        return None
+    for k, item in enumerate(iteration[:at]):
+        if item.kind != F.BACKWARD:
+            continue
+        if item.event.data.get("reach") and regions.reaches(item.event, step) is False:
+            continue
+        if not any(i.kind == F.ZERO_GRAD and not i.conditional and _clears_for(i.event, step, iteration)
+                   for i in iteration[k + 1:at]):
+            return None
+    return own
 
 
 def _receiver(event: F.Event) -> str | None:
@@ -121,6 +141,8 @@ class ZeroGradAfterBackward(Rule):
                 before = [i.event for i in iteration[:at] if i.kind == F.BACKWARD]
                 following = iteration[at + 1:]
                 next_step = next((i for i in following if i.kind in (F.STEP, F.BACKWARD)), None)
+                if next_step is not None and next_step.kind == F.STEP and _premature(next_step, iteration):
+                    continue  # the step comes before its own loss's backward(): that is ZL202's one finding
                 if next_step is not None and next_step.kind == F.STEP \
                         and any(regions.reaches(b, next_step.event) is not False for b in before) \
                         and not regions.leaves_after(clear) and (owner and next_step.event.data.get("optimizer") == owner
@@ -130,6 +152,16 @@ class ZeroGradAfterBackward(Rule):
                         f"`{source(next_step.event.node)}`: the step applies zero gradients and the loss "
                         "stays flat. Clear gradients at the start of the iteration (or after step())."))
                     break
+
+
+def _premature(item, iteration: list) -> bool:
+    """Is this step (an item of ``iteration``) reported by ZL202's several-losses case?"""
+    step = item.event
+    if step.data.get("has_closure_arg") or step.conditional or item.conditional:
+        return False
+    at = regions.position(iteration, step)
+    return at >= 0 and any(i.kind == F.BACKWARD for i in iteration[:at]) and \
+        _own_backward_after(step, iteration, at) is not None
 
 
 def _module_clear_of(clear: F.Event, step: F.Event) -> bool:

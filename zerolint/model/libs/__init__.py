@@ -87,6 +87,7 @@ CHAIN_METHODS = torch_nn.CHAIN_METHODS  # `model.to(device).train()`: methods th
 CLEARED_ATTRIBUTES = tensor.CLEARED_ATTRIBUTES  # `p.grad = None` / `del p.grad`: attribute -> event kind
 GRAPH_METHODS = tensor.GRAPH_METHODS  # tensor methods whose result joins the receiver's and arguments' graphs
 GRAPH_CUTS = tensor.GRAPH_CUTS  # `.detach()`, `.item()`, `.data`: what holds no autograd graph (model/reach.py)
+PLAIN_MODULE_ATTRIBUTES = torch_nn.PLAIN_MODULE_ATTRIBUTES | lightning.PLAIN_MODULE_ATTRIBUTES  # `self.device`
 RECORD_CLASSES = stdlib.RECORD_CLASSES  # decorators/bases that make a class's annotated fields its constructor
 KEY_STORES = torch_optim.KEY_STORES  # `group["lr"] = ...`: subscript key -> event kind
 is_manual_update = tensor.mentions_grad  # `p -= lr * p.grad`: an expression that updates parameters by hand

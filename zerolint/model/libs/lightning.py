@@ -131,3 +131,7 @@ METHODS = {"manual_backward": backward, "optimizers": _optimizers, "save_hyperpa
 MODULE_BASES = {"LightningModule": "torch"}
 PER_BATCH = {"LightningModule": _manual_optimization}
 ATTRIBUTES = {V.Optimizer: _optimizer_attribute}
+
+# A LightningModule's attributes that hold settings and loop state, not parameters (model/reach.py).
+PLAIN_MODULE_ATTRIBUTES = frozenset(("hparams", "trainer", "logger", "global_step", "current_epoch", "local_rank",
+                                     "global_rank", "automatic_optimization", "example_input_array", "fabric"))

@@ -310,3 +310,7 @@ ATTRIBUTES = {V.Module: _module_attribute}
 SET_ATTRIBUTES = {V.Module: _set_head}
 VALUE_CALLS = {V.Module: _call_module, V.Loss: _call_loss}
 MODULE_BASES = {"torch.nn.Module": "torch"}
+
+# Attributes of a module that hold no parameters (model/reach.py): reading `self.device` or `self.training` in a
+# forward or a training_step does not put the whole model into a tensor's autograd graph.
+PLAIN_MODULE_ATTRIBUTES = frozenset(("device", "dtype", "training"))
