@@ -219,3 +219,20 @@ def test_a_plain_run_does_not_import_click(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.stdout.splitlines()[-1] == "1 False", proc.stderr
     assert "t.py:9:" in proc.stdout and "Found 2 findings in 1 file (1 checked)." in proc.stderr
+
+
+def test_an_internal_error_is_exit_2_and_never_all_checks_passed(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from zerolint import engine
+    from zerolint.cli import lint_command
+
+    def broken(*args, **kwargs):
+        raise ValueError("a zerolint bug")
+
+    monkeypatch.setattr(engine, "_run_rules", broken)
+    script = tmp_path / "train.py"
+    script.write_text("import torch\nx = torch.zeros(3)\n")
+    result = CliRunner().invoke(lint_command, ["--no-cache", str(script)])
+    assert result.exit_code == 2
+    assert "internal error" in result.output and "All checks passed" not in result.output
+    assert "could not be analyzed" in result.output

@@ -245,6 +245,9 @@ def _lint(paths, output_format, select, ignore, extend_select, exclude, extend_e
                        f"file{'s' * (files != 1)} ({checked} checked).", err=True)
             if fixable and output_format in ("text", "grouped") and not fix:
                 echo(f"[*] {len(fixable)} fixable with `zerolint --fix` (preview with --diff).", err=True)
+        elif internal_errors:  # never "All checks passed" for a file zerolint failed to analyze
+            echo(f"No findings, but {internal_errors} of {checked} file{'s' * (checked != 1)} could not be "
+                 "analyzed (internal error above).", err=True)
         else:
             echo(f"All checks passed ({checked} file{'s' * (checked != 1)} checked).", err=True)
     if internal_errors:

@@ -184,7 +184,7 @@ class Loop:
     iter_value: Any = None  # the abstract value iterated (a Loader, say)
     iter_text: Optional[str] = None  # the iterated expression's dotted name, e.g. "val_loader"
     events: list = field(default_factory=list)
-    draws: list = field(default_factory=list)  # (value, dotted text) read by next(it) / dataset[i] in the body
+    draws: list = field(default_factory=list)  # (value, dotted text, the read node) of next(it) / dataset[i] in the body
 
     def ancestors(self) -> Iterator["Loop"]:
         loop: Optional[Loop] = self

@@ -625,7 +625,7 @@ class Interpreter:
                 return None
             if (isinstance(base, (V.Dataset, V.Instance)) or base is None and isinstance(e.value, cst.Name)) \
                     and len(e.slice) == 1:
-                self._draw(base, e.value)  # train_set[i]
+                self._draw(base, e.value, e)  # train_set[i]
             per_item = self._per_item_subscript(e, base, index)
             if per_item is not _MISSING:
                 return per_item
@@ -852,10 +852,10 @@ class Interpreter:
         elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
             self.env[name] = None
 
-    def _draw(self, value: Any, node: cst.BaseExpression) -> None:
-        """Record the data a loop reads other than by iterating it: ``next(it)``, ``dataset[i]``."""
+    def _draw(self, value: Any, source: cst.BaseExpression, read: cst.BaseExpression) -> None:
+        """Record the data a loop reads other than by iterating it: ``next(it)``, ``dataset[i]`` (``read``)."""
         if self.recording and self.loop is not None:
-            self.loop.draws.append((value, dotted(node)))
+            self.loop.draws.append((value, dotted(source), read))
 
     def _builtin(self, name: str, node: cst.Call, args: list) -> Any:
         """``len(tokens)`` of a per-item sequence; ``zip(*batch)`` of a batch of samples."""
@@ -867,7 +867,7 @@ class Interpreter:
         if name == "next":  # next(it), it = iter(loader): a batch drawn in the loop, as if iterated
             value = args[0] if args else None
             if isinstance(value, V.Loader):
-                self._draw(value, node.args[0].value)
+                self._draw(value, node.args[0].value, node)
                 return self._element(value)
             return None
         if name == "zip" and len(node.args) == 1 and node.args[0].star == "*":

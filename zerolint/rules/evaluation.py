@@ -207,20 +207,11 @@ def _drawn_training_data(fn: F.FunctionFacts, loop: F.Loop) -> Optional[cst.CSTN
     `train_iter = iter(self.train_loader)`, or `self.train_set[i]`, when the loop accumulates a score
     over what it reads (`correct += ...`); None otherwise. Reading a few samples to show predictions
     is not an evaluation."""
-    found = None
-    for value, text in loop.draws:
-        if _training_loader(value) or _training_dataset(value, text):
-            found = text
-            break
+    found = next((read for value, text, read in loop.draws
+                  if _training_loader(value) or _training_dataset(value, text)), None)
     if found is None or not any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
         return None
-    for node in _walk(loop.node.body):
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "next" \
-                and node.args or isinstance(node, cst.Subscript):
-            target = node.args[0].value if isinstance(node, cst.Call) else node.value
-            if dotted(target) == found:
-                return node
-    return None
+    return found
 
 
 def _training_loader(value: object) -> bool:
@@ -340,7 +331,7 @@ def _evaluating_params(model: SemanticModel) -> dict:
             index = _param_index(fn, loop.iter_text) if loop.iter_text else None
             if index is not None and _evaluates(model, fn, loop):
                 helpers.setdefault(fn, set()).add((loop.iter_text, index))
-            for name in {text for _, text in loop.draws if text and "." not in text}:  # dataset[i]
+            for name in {text for _, text, _ in loop.draws if text and "." not in text}:  # dataset[i]
                 index = _param_index(fn, name)
                 if index is not None and _evaluates(model, fn, loop) and \
                         any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
