@@ -8,7 +8,7 @@ import pytest
 
 from conftest import FIXTURES
 from zerolint.model import SemanticModel, facts as F, libs, values as V
-from zerolint.model import interpreter
+from zerolint.model import event_data, interpreter
 
 PY_FIXTURES = sorted(FIXTURES.rglob("*.py"))
 
@@ -60,14 +60,14 @@ def test_knowledge_of_a_new_api_is_one_entry(monkeypatch):
 
 def test_every_event_kind_declares_its_data():
     kinds = {value for name, value in vars(F).items() if name.isupper() and isinstance(value, str)}
-    assert kinds == set(F.EVENT_DATA)
+    assert kinds == set(event_data.EVENT_DATA)
 
 
 @pytest.mark.parametrize("path", PY_FIXTURES, ids=[str(p.relative_to(FIXTURES)) for p in PY_FIXTURES])
 def test_every_event_of_every_fixture_has_its_kinds_data(path):
     model = SemanticModel(cst.parse_module(path.read_bytes()), str(path))
     for event in model.events():
-        shape = F.EVENT_DATA[event.kind]
+        shape = event_data.EVENT_DATA[event.kind]
         keys = set(event.data)
         assert shape.__required_keys__ <= keys, (event.kind, sorted(shape.__required_keys__ - keys))
         assert keys <= shape.__required_keys__ | shape.__optional_keys__, \

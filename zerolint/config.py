@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,10 +19,12 @@ def _toml():
     return tomllib
 
 
+from . import lazy_re
+from .lazy_dataclass import dataclass  # @dataclass, its methods generated on first use (issue 9)
 from .codes import ALL_CODES
 from .guard import DEFAULT_FILE_TIMEOUT
 
-CODE_PATTERN = re.compile(r"^(ALL|ZL\d{0,3})$")
+CODE_PATTERN = lazy_re.compile(r"^(ALL|ZL\d{0,3})$")
 DEFAULT_EXCLUDE = (
     ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
     ".eggs", "*.egg-info", "node_modules", "site-packages", "__pypackages__", ".mypy_cache",
@@ -86,7 +87,7 @@ class Config:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
-_GLOB_MAGIC = re.compile(r"[*?\[]")
+_GLOB_MAGIC = lazy_re.compile(r"[*?\[]")
 
 
 def _longest_prefix(code: str, prefixes: tuple) -> int:

@@ -8,7 +8,7 @@ event (``CALL``), so any ordered view can be *expanded* through helpers: that is
 from __future__ import annotations
 
 from dataclasses import field
-from typing import Any, Iterator, Optional, TypedDict
+from typing import Any, Iterator, Optional
 
 import libcst as cst
 
@@ -39,141 +39,8 @@ LR_SET = "lr_set"  # param_group["lr"] = ... (the learning rate is driven by han
 RNN_INPUT = "rnn_input"  # an RNN/LSTM/GRU layer called (in a script or in a model's forward)
 
 
-# The shape of ``Event.data`` per kind: one TypedDict per kind (required keys in the class, optional ones in
-# its ``total=False`` subclass). Documentation and a test contract (tests/test_model_libs.py checks every
-# event of every fixture against it); nothing on the lint path reads it, so it costs nothing at run time.
-class NoData(TypedDict):
-    pass
-
-
-class BackwardData(TypedDict, total=False):
-    receiver: Optional[str]  # the loss (``loss.backward()``) or the argument of ``accelerator.backward(loss)``
-    manual: bool  # torch.autograd.grad (True) / torch.autograd.backward (False)
-    # The modules (values.module_key, with their submodules) whose parameters the loss's graph reaches
-    # (model/reach.py); None: unknown, it could reach any.
-    reach: Optional[frozenset]
-
-
-class _StepData(TypedDict):
-    closure: Optional["FunctionFacts"]  # optimizer.step(closure) with a local closure
-    has_closure_arg: bool
-    optimizer: Optional[str]  # the optimizer's dotted name
-
-
-class StepData(_StepData, total=False):
-    owns: Optional[frozenset]  # values.Optimizer.owns of the stepped optimizer (None or absent: unknown)
-    texts: tuple  # values.Optimizer.owner_texts
-    params: Optional[frozenset]  # values.Optimizer.params: owned modules with their submodules (None: unknown)
-
-
-class ZeroGradData(TypedDict, total=False):
-    covers: Optional[frozenset]  # the modules (values.module_key) whose gradients it clears; absent: unknown
-    texts: tuple  # those modules as written
-    optimizer: Optional[str]  # `opt.zero_grad()`: the optimizer as written; None for a module's zero_grad()
-
-
-class _ForwardData(TypedDict):
-    module: Any  # values.ModuleInfo, None when only the name says "model"
-    receiver: Optional[str]
-
-
-class ForwardData(_ForwardData, total=False):
-    input: Any  # the abstract input value
-
-
-class _LossData(TypedDict):
-    loss: Any  # values.Loss
-    input: Any
-    target: Any
-    input_node: Optional[cst.CSTNode]
-    target_node: Optional[cst.CSTNode]
-
-
-class LossData(_LossData, total=False):
-    data_node: cst.CSTNode  # Keras: the fit()/train_on_batch() call that supplies the target
-    fit_input: Any
-    reach: Optional[frozenset]  # a summed loss (reduction="sum"): the modules its graph reaches (model/reach.py)
-
-
-class ModeData(TypedDict):
-    receiver: Optional[str]
-    module: Any  # values.ModuleInfo or None
-
-
-class _StackData(TypedDict):
-    seq: Any  # the abstract sequence stacked
-    function: str  # "stack", "tensor", or "default_collate" (a DataLoader batching a Dataset of this file)
-
-
-class StackData(_StackData, total=False):
-    varies: str  # default_collate: why a sample's size depends on the item
-
-
-class CallData(TypedDict):
-    callee: "FunctionFacts"
-
-
-class SoftmaxData(TypedDict):
-    single_unit: bool
-    dim_given: bool
-    dim: Optional[int]
-    input: Any
-
-
-class _OptimizerNewData(TypedDict):
-    optimizer: Any  # values.Optimizer
-
-
-class OptimizerNewData(_OptimizerNewData, total=False):
-    lr_from_cli: bool  # torch.optim: the lr is a command-line default
-    prompt_learning: bool  # torch.optim: it trains a peft prompt-learning model (soft prompts only)
-
-
-class AccumulateData(TypedDict):
-    target: str
-    init_loop: Optional["Loop"]  # the loop of the accumulator's last plain assignment
-
-
-class ArgmaxData(TypedDict):
-    input: Any
-
-
-class _LastStepData(TypedDict):
-    batch_first: Optional[bool]
-
-
-class LastStepData(_LastStepData, total=False):
-    state: bool  # h_n of an RNN run over a padded, unpacked batch
-
-
-class RnnInputData(TypedDict):
-    module: Any  # values.ModuleInfo of the recurrent layer
-    input: Any  # the abstract input value
-
-
-class LoaderData(TypedDict):
-    loader: Any  # values.Loader
-    name: str
-
-
-class _WeightInitData(TypedDict):
-    target: Optional[str]
-    guards: tuple
-    keras: bool
-
-
-class WeightInitData(_WeightInitData, total=False):
-    activation: Optional[str]  # Keras: the layer's activation
-    repeated: bool  # Keras: a layer built in a loop (`for units in cfg["hidden"]: Dense(...)`), several layers
-
-
-EVENT_DATA: dict = {
-    ZERO_GRAD: ZeroGradData, BACKWARD: BackwardData, STEP: StepData, SCHEDULER_STEP: NoData, CLIP: NoData,
-    FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, STACK: StackData,
-    CALL: CallData, SOFTMAX_CALL: SoftmaxData, OPTIMIZER_NEW: OptimizerNewData, ACCUMULATE: AccumulateData,
-    MANUAL_UPDATE: NoData, ARGMAX: ArgmaxData, LAST_STEP: LastStepData, LOADER: LoaderData,
-    WEIGHT_INIT: WeightInitData, INPUT_SCALING: NoData, LR_SET: NoData, RNN_INPUT: RnnInputData,
-}
+# The shape of ``Event.data`` per kind is documented (and checked by tests/test_model_libs.py) in
+# ``event_data.py``, which the lint path never imports: its TypedDicts cost a millisecond to create.
 
 
 @dataclass(eq=False)
@@ -201,7 +68,7 @@ class Event:
     loop: Optional[Loop]  # innermost loop of the same function
     conditional: bool  # inside an if/try/match below the innermost loop (or function top)
     grad_off: bool  # inside no_grad/inference_mode/set_grad_enabled(False) in this function
-    data: dict = field(default_factory=dict)  # its shape per kind: EVENT_DATA
+    data: dict = field(default_factory=dict)  # its shape per kind: event_data.EVENT_DATA
 
 
 @dataclass(eq=False)
@@ -227,6 +94,7 @@ class FunctionFacts:
     returns: list = field(default_factory=list)
     returned_names: set = field(default_factory=set)
     binding_loops: dict = field(default_factory=dict)  # name -> loop of its last plain assignment
+    comprehension_iters: set = field(default_factory=set)  # names a comprehension here iterates (`for x in loader`)
     interpreted: bool = False
     # A method a framework calls once per batch (libs.PER_BATCH: Lightning's training_step under manual
     # optimization) or a hook it calls around it: with no loop of this file around them, the bodies of these

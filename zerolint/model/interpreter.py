@@ -15,10 +15,11 @@ from . import facts as F
 from . import values as V
 from . import libs
 from . import reach as reach_of
-from .names import ImportTable, dotted
+from .names import ImportTable, dotted, literal
 from .reach import REACH, Reach
 from .naming import is_model_name, item_kind, role_of_name, tokens  # noqa: F401 - re-exported
 from .util import UNBOUNDED as _UNBOUNDED
+from .walk import descendants
 from .util import is_none as _is_none
 from .util import literal_int as _literal_int
 
@@ -522,8 +523,8 @@ class Interpreter:
                     base.fields.clear()  # config[name] = ...: any field may have changed
             for el in target.slice:
                 if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString) \
-                        and el.slice.value.evaluated_value in libs.KEY_STORES:
-                    self.emit(libs.KEY_STORES[el.slice.value.evaluated_value], target)
+                        and literal(el.slice.value) in libs.KEY_STORES:
+                    self.emit(libs.KEY_STORES[literal(el.slice.value)], target)
 
     def _store_field(self, record: V.Record, name: str, value: Any) -> None:
         """config["lr"] = v / ns.lr = v. Under a branch the old value may survive: keep only what both agree on."""
@@ -582,7 +583,7 @@ class Interpreter:
             return self.attr(self.ev(e.value), e.attr.value)
         if t is cst.Integer or t is cst.Float:
             try:
-                return V.Number(e.evaluated_value)
+                return V.Number(literal(e))
             except Exception:  # pragma: no cover - odd literals
                 return None
         if t is cst.UnaryOperation:
@@ -669,7 +670,7 @@ class Interpreter:
                 if isinstance(el, cst.DictElement):
                     self.ev(el.key)
                     value = self.ev(el.value)
-                    key = el.key.evaluated_value if isinstance(el.key, cst.SimpleString) else None
+                    key = literal(el.key) if isinstance(el.key, cst.SimpleString) else None
                     if fields is not None and isinstance(key, str):
                         fields[key] = value
                     else:
@@ -699,6 +700,8 @@ class Interpreter:
         try:
             comp = e.for_in
             while comp is not None:
+                if isinstance(comp.iter, cst.Name):
+                    self.facts.comprehension_iters.add(comp.iter.value)
                 it = self.ev(comp.iter)
                 first = it if comp is e.for_in else first
                 self.bind(comp.target, self._element(it, comp.iter))
@@ -737,7 +740,7 @@ class Interpreter:
             return base.element if isinstance(el, cst.Index) else base
         if isinstance(base, V.Record):
             if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
-                return base.get(str(el.value.evaluated_value))
+                return base.get(str(literal(el.value)))
             return None
         if isinstance(index, V.ItemIndex) and not isinstance(base, (V.Tensor, V.Dataset)):
             text = dotted(e.value)
@@ -747,7 +750,7 @@ class Interpreter:
             if isinstance(el, cst.Slice):
                 return base if base.kind in ("seq", "text") else None  # truncation keeps shorter items short
             if isinstance(el, cst.Index) and isinstance(el.value, cst.SimpleString):
-                key = str(el.value.evaluated_value)
+                key = str(literal(el.value))
                 return V.PerItem(_named_kind(key), f"`[{key!r}]` of each item differs from item to item")
             if base.kind == "element":
                 return V.PerItem("element", base.reason)
@@ -1076,7 +1079,7 @@ _SPLIT_WORDS = {"train": "train", "training": "train", "val": "eval", "valid": "
 
 def _split_argument(node: cst.Call) -> Optional[str]:
     """The data split a helper is asked for by a string argument: "train" or "eval"; None if none or several."""
-    found = {_SPLIT_WORDS.get(str(a.value.evaluated_value).lower()) for a in node.args
+    found = {_SPLIT_WORDS.get(str(literal(a.value)).lower()) for a in node.args
              if isinstance(a.value, cst.SimpleString) and (a.keyword is None or a.keyword.value in
                                                            ("split", "mode", "phase", "subset", "stage", "name"))}
     found.discard(None)
@@ -1193,7 +1196,7 @@ def _string_key(node: cst.Subscript) -> Optional[str]:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         key = node.slice[0].slice.value
         if isinstance(key, cst.SimpleString):
-            value = key.evaluated_value
+            value = literal(key)
             return value if isinstance(value, str) else None
     return None
 
@@ -1211,7 +1214,7 @@ def _iter_text(node: cst.BaseExpression) -> Optional[str]:
     if isinstance(node, cst.Subscript):
         for el in node.slice:
             if isinstance(el.slice, cst.Index) and isinstance(el.slice.value, cst.SimpleString):
-                return el.slice.value.evaluated_value
+                return literal(el.slice.value)
         node = node.value
     return dotted(node)
 
@@ -1238,8 +1241,9 @@ def _is_static(node: cst.FunctionDef) -> bool:
 
 
 def _mentions(node: cst.CSTNode, words: tuple) -> bool:
-    code = cst.Module(body=[]).code_for_node(node)
-    return any(w in code for w in words)
+    """Does a name under ``node`` contain one of ``words`` (`F.dropout2d`, `self.dropout`)? Comments and strings
+    do not count."""
+    return any(isinstance(n, cst.Name) and any(w in n.value for w in words) for n in descendants(node))
 
 
 def _has_unknown_children(cls: F.ClassFacts) -> bool:

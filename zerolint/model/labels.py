@@ -13,12 +13,13 @@ from typing import Optional
 
 import libcst as cst
 
-from .names import dotted
+from .. import lazy_re
+from .names import dotted, literal
 from .naming import role_of_name
 from .walk import descendants
 
-_PERCENT = re.compile(r"%(?!%)[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlL]?[a-zA-Z]")
-_BRACES = re.compile(r"\{[^{}]*\}")
+_PERCENT = lazy_re.compile(r"%(?!%)[-#0 +]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlL]?[a-zA-Z]")
+_BRACES = lazy_re.compile(r"\{[^{}]*\}")
 
 
 def _contains(tree: cst.CSTNode, target: cst.CSTNode) -> bool:
@@ -30,7 +31,7 @@ def _contains(tree: cst.CSTNode, target: cst.CSTNode) -> bool:
 def _text(node: cst.CSTNode) -> Optional[str]:
     if isinstance(node, cst.SimpleString):
         try:
-            value = node.evaluated_value
+            value = literal(node)
         except Exception:  # pragma: no cover - odd literals
             return None
         return value if isinstance(value, str) else None

@@ -34,6 +34,27 @@ def dotted(expr: cst.BaseExpression) -> Optional[str]:
     return None
 
 
+def literal(node: cst.BaseExpression):
+    """``node.evaluated_value`` of a string or number literal, read directly for the plain ones.
+
+    libcst evaluates every literal with ``ast.literal_eval`` (a compile per call, about 20 µs): for a plain
+    quoted string without escapes or prefix, a decimal integer or a float, the text is the value."""
+    if isinstance(node, cst.SimpleString):
+        text = node.value
+        if "\\" not in text and text[:1] in ("'", '"'):
+            quote = 3 if text[:3] in ('"""', "'''") else 1
+            return text[quote:-quote]
+    elif isinstance(node, cst.Integer):
+        text = node.value.replace("_", "")
+        if text.isdigit() and (text[0] != "0" or text == "0"):
+            return int(text)
+    elif isinstance(node, cst.Float):
+        text = node.value.replace("_", "")
+        if text[:1].isdigit() or text[:1] == ".":
+            return float(text)
+    return node.evaluated_value
+
+
 def _module_dotted(node: cst.BaseExpression) -> str:
     return dotted(node) or ""
 

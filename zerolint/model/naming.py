@@ -1,18 +1,18 @@
 """What a variable's name says about its value: the heuristics used where no value is known."""
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import libcst as cst
 
+from .. import lazy_re
 from . import values as V
 from .names import dotted
 
-_TOKEN_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
-OPTIMIZER_NAME = re.compile(r"(?i)(optim|^opt$|^opt[_A-Z0-9]|_opt$|_opt_|^o?pt?imizer)")
-SCHEDULER_NAME = re.compile(r"(?i)(sched|lr_?decay|warmup)")
-SCALER_NAME = re.compile(r"(?i)scaler")
+_TOKEN_SPLIT = lazy_re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+OPTIMIZER_NAME = lazy_re.compile(r"(?i)(optim|^opt$|^opt[_A-Z0-9]|_opt$|_opt_|^o?pt?imizer)")
+SCHEDULER_NAME = lazy_re.compile(r"(?i)(sched|lr_?decay|warmup)")
+SCALER_NAME = lazy_re.compile(r"(?i)scaler")
 MODEL_WORDS = {"model", "net", "network", "classifier", "encoder", "decoder", "generator",
                "discriminator", "netg", "netd", "backbone", "clf", "mlp", "cnn", "convnet",
                "resnet", "transformer", "gpt", "bert", "autoencoder", "vae", "critic", "actor",

@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 import libcst as cst
 
 from ..model import SemanticModel, facts as F, labels, regions, values as V
-from ..model.names import dotted
+from ..model.names import dotted, literal
 from ..model.naming import role_of_name
 from ..model.util import arg_node
 from ..model.walk import descendants
@@ -61,7 +61,7 @@ def _eval_flag(fn: F.FunctionFacts, site: F.CallSite) -> bool:
         if name in _FLAG_PARAMS and isinstance(passed, cst.Name) and passed.value == "False":
             return True
         if name in _PHASE_PARAMS and isinstance(passed, cst.SimpleString) and \
-                str(passed.evaluated_value).lower() in V.EVAL_ROUTINE_WORDS:
+                str(literal(passed)).lower() in V.EVAL_ROUTINE_WORDS:
             return True
     return False
 
@@ -336,7 +336,7 @@ def _evaluating_params(model: SemanticModel) -> dict:
                 if index is not None and _evaluates(model, fn, loop) and \
                         any(isinstance(n, cst.AugAssign) for n in _walk(loop.node.body)):
                     helpers.setdefault(fn, set()).add((name, index))
-        for name in _comprehension_params(fn):  # sum(... for x, y in loader)
+        for name in fn.comprehension_iters:  # sum(... for x, y in loader)
             index = _param_index(fn, name)
             forwards = [e for e in fn.events if e.kind == F.FORWARD]
             if index is not None and forwards and not regions.has_training(fn.events) and (
@@ -360,17 +360,6 @@ def _evaluating_params(model: SemanticModel) -> dict:
             break
         frontier = added
     return helpers
-
-
-def _comprehension_params(fn: F.FunctionFacts) -> set:
-    """Names iterated by the comprehensions of a function body (``for x, y in loader`` inside ``sum(...)``)."""
-    if fn.node is None:
-        return set()
-    out = set()
-    for node in _walk(fn.node.body):
-        if isinstance(node, cst.CompFor) and isinstance(node.iter, cst.Name):
-            out.add(node.iter.value)
-    return out
 
 
 def _callees(helpers: dict, fn: F.FunctionFacts) -> list:

@@ -13,7 +13,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted
+from ..names import dotted, literal
 from ..naming import item_kind
 from ..util import PASS, kw, number
 from .torch_optim import trains_soft_prompts
@@ -55,7 +55,7 @@ def _pads(node: cst.Call) -> bool:
             continue
         key, value = arg.keyword.value, arg.value
         if key == "padding" and not (isinstance(value, cst.Name) and value.value == "False" or isinstance(
-                value, cst.SimpleString) and value.evaluated_value == "do_not_pad"):
+                value, cst.SimpleString) and literal(value) == "do_not_pad"):
             return True
         if key == "pad_to_max_length" and not (isinstance(value, cst.Name) and value.value == "False"):
             return True
@@ -134,7 +134,7 @@ def _output_attribute(ip, base: V.ModelOutput, name: str) -> Any:
 def _output_item(ip, base: V.ModelOutput, node) -> Any:
     """``outputs["loss"]``, ``outputs[0]`` (the loss when labels were passed, else the logits)."""
     key = node.slice[0].slice.value if len(node.slice) == 1 and hasattr(node.slice[0].slice, "value") else None
-    text = key.evaluated_value if isinstance(key, cst.SimpleString) else None
+    text = literal(key) if isinstance(key, cst.SimpleString) else None
     first = isinstance(key, cst.Integer) and key.value == "0"
     if (text == "loss" or first) and base.labels is not False:
         return _output_loss(ip, base, node)

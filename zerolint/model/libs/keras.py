@@ -11,7 +11,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import ImportTable
+from ..names import ImportTable, literal
 from ..util import arg_node, bool_kw, kw, literal_int, number
 from .torch_nn import _RESHAPING
 
@@ -136,7 +136,7 @@ def _literal(node: cst.Call, name: str, default: str) -> Optional[str]:
         return default
     if isinstance(value, cst.Name) and value.value == "None":
         return "None"
-    return value.evaluated_value if isinstance(value, cst.SimpleString) else None
+    return literal(value) if isinstance(value, cst.SimpleString) else None
 
 
 def _labels(mode: Optional[str], node: cst.CSTNode) -> Any:
@@ -272,7 +272,7 @@ def _activation(imports: ImportTable, node: Optional[cst.BaseExpression]) -> Opt
     if node is None:
         return None
     if isinstance(node, cst.SimpleString):
-        return V.KERAS_ACTIVATIONS.get(str(node.evaluated_value).lower(), V.OTHER)
+        return V.KERAS_ACTIVATIONS.get(str(literal(node)).lower(), V.OTHER)
     if isinstance(node, cst.Name) and node.value == "None":
         return V.LINEAR
     qual = imports.resolve(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
@@ -283,7 +283,7 @@ def _activation(imports: ImportTable, node: Optional[cst.BaseExpression]) -> Opt
 
 def _is_constant_initializer(imports: ImportTable, node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.SimpleString):
-        return str(node.evaluated_value).lower() in ("zeros", "ones", "constant", "zero")
+        return str(literal(node)).lower() in ("zeros", "ones", "constant", "zero")
     target = node.func if isinstance(node, cst.Call) else node
     qual = imports.resolve(target) if isinstance(target, (cst.Name, cst.Attribute)) else None
     return bool(qual) and qual.rsplit(".", 1)[-1] in ("Zeros", "Ones", "Constant", "zeros", "ones", "constant")
@@ -323,21 +323,21 @@ def _config_strings(module: cst.Module) -> dict:
 
     def add(key: str, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.SimpleString):
-            found.setdefault(key.lstrip("-").replace("-", "_"), set()).add(str(value.evaluated_value).lower())
+            found.setdefault(key.lstrip("-").replace("-", "_"), set()).add(str(literal(value)).lower())
 
     stack: list = [module]
     while stack:
         node = stack.pop()
         stack.extend(node.children)
         if isinstance(node, cst.DictElement) and isinstance(node.key, cst.SimpleString):
-            add(str(node.key.evaluated_value), node.value)
+            add(str(literal(node.key)), node.value)
         elif isinstance(node, cst.Call):
             flags = [a.value for a in node.args if a.keyword is None and isinstance(a.value, cst.SimpleString)]
             for arg in node.args:
                 if arg.keyword is None:
                     continue
                 if arg.keyword.value == "default" and flags:  # add_argument("-i", "--init", default=...)
-                    longest = max((str(f.evaluated_value) for f in flags), key=len)
+                    longest = max((str(literal(f)) for f in flags), key=len)
                     add(longest, arg.value)
                 else:
                     add(arg.keyword.value, arg.value)
@@ -355,7 +355,7 @@ def _configured_constant(ip, node: cst.BaseExpression) -> bool:
     to that configuration key names a constant initializer."""
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) \
             and isinstance(node.slice[0].slice.value, cst.SimpleString):
-        key = str(node.slice[0].slice.value.evaluated_value)
+        key = str(literal(node.slice[0].slice.value))
     elif isinstance(node, cst.Attribute):
         key = node.attr.value
     elif isinstance(node, cst.Name):
@@ -379,7 +379,7 @@ def _loss_from_node(qual: str, node: cst.Call) -> V.Loss:
 def _loss_spec(imports: ImportTable, node: cst.BaseExpression) -> Optional[V.Loss]:
     """A Keras loss as written in compile(loss=...): a string, a function or a loss object."""
     if isinstance(node, cst.SimpleString):
-        name = str(node.evaluated_value)
+        name = str(literal(node))
         return V.Loss(f"keras.losses.{name}", keras_sparse="sparse" in name.lower())
     if isinstance(node, cst.Call):
         qual = imports.resolve(node.func) if isinstance(node.func, (cst.Name, cst.Attribute)) else None

@@ -13,6 +13,9 @@ from typing import Any
 
 import libcst as cst
 
+from ... import lazy_re
+from ..names import literal
+
 from .. import facts as F
 from .. import values as V
 from ..util import PASS
@@ -55,7 +58,7 @@ def _save_hyperparameters(ip, recv, recv_text, method, node, args, kwargs) -> An
     cls = recv.cls if isinstance(recv, V.Instance) else getattr(getattr(recv, "info", None), "cls", None)
     if cls is None:
         return PASS
-    names = [a.value.evaluated_value for a in node.args
+    names = [literal(a.value) for a in node.args
              if a.keyword is None and isinstance(a.value, cst.SimpleString)]
     if len(args) == 1 and not names and isinstance(args[0], V.Record):
         fields = dict(args[0].fields)
@@ -79,7 +82,7 @@ def _save_hyperparameters(ip, recv, recv_text, method, node, args, kwargs) -> An
 # Manual optimization, as written: `automatic_optimization = False` (a class attribute or `self.` store, not
 # commented out), a property returning False, or a call of manual_backward (which Lightning refuses under
 # automatic optimization).
-_MANUAL = re.compile(r"^[ \t]*(?:self\.)?automatic_optimization\s*(?::[^=\n]*)?=\s*False\b"
+_MANUAL = lazy_re.compile(r"^[ \t]*(?:self\.)?automatic_optimization\s*(?::[^=\n]*)?=\s*False\b"
                      r"|def automatic_optimization\(self\)[^:]*:(?:\s*(?:#[^\n]*|\"\"\"[^\"]*\"\"\"))*\s*return False\b"
                      r"|^[^#\n]*\bmanual_backward\(", re.M)
 _EMPTY = cst.Module([])

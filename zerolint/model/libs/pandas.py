@@ -9,6 +9,8 @@ from typing import Any, Optional
 
 import libcst as cst
 
+from ..names import literal
+
 from .. import values as V
 from .tensor import dtype_of_args
 
@@ -34,8 +36,8 @@ def _item(ip, base: V.Frame, node: cst.Subscript) -> Any:
     if base.column is not None or len(node.slice) != 1 or not isinstance(node.slice[0].slice, cst.Index):
         return None
     key = node.slice[0].slice.value
-    if isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str):
-        return V.Frame(column=key.evaluated_value)
+    if isinstance(key, cst.SimpleString) and isinstance(literal(key), str):
+        return V.Frame(column=literal(key))
     if isinstance(key, cst.List):
         return V.Frame()
     return None

@@ -5,6 +5,8 @@ from typing import Any
 
 import libcst as cst
 
+from ..names import literal
+
 from .. import values as V
 from ..util import first_arg
 
@@ -46,14 +48,14 @@ def _record_argument(parser: V.Namespace, node: cst.Call, kwargs: dict) -> None:
     dest = None
     for arg in node.args:
         if arg.keyword is None and isinstance(arg.value, cst.SimpleString):
-            flag = str(arg.value.evaluated_value)
+            flag = str(literal(arg.value))
             if flag.startswith("--") or dest is None:
                 dest = flag.lstrip("-").replace("-", "_")
     if isinstance(kwargs.get("dest"), V.Number):
         return
     for arg in node.args:
         if arg.keyword is not None and arg.keyword.value == "dest" and isinstance(arg.value, cst.SimpleString):
-            dest = str(arg.value.evaluated_value)
+            dest = str(literal(arg.value))
     if dest:
         default = kwargs.get("default")
         parser.defaults[dest] = V.CliDefault(default.value) if isinstance(default, V.Number) else default
@@ -88,7 +90,7 @@ def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) ->
             return V.ListOf(V.Seq((None, same)))
         return V.ListOf(same) if same is not None else None
     if method == "get" and node.args and isinstance(node.args[0].value, cst.SimpleString):
-        key = node.args[0].value.evaluated_value
+        key = literal(node.args[0].value)
         if key in recv.fields:
             return recv.fields[key]
         return args[1] if len(args) > 1 else None
@@ -99,7 +101,7 @@ def _record_method(ip, recv: V.Record, recv_text, method, node, args, kwargs) ->
             if method == "update" and (key in kwargs or args):
                 recv.fields[key] = None
             elif method != "update" and node.args and isinstance(node.args[0].value, cst.SimpleString) \
-                    and node.args[0].value.evaluated_value == key:
+                    and literal(node.args[0].value) == key:
                 recv.fields[key] = None if method != "pop" else recv.fields[key]
         return None
     return None

@@ -12,7 +12,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted
+from ..names import dotted, literal
 from ..naming import SCALER_NAME
 from ..util import (PASS, UNBOUNDED, activation_range, arg_node, flatten_numbers, is_false, is_weight, literal_int,
                     literal_shape, nested_shape, dim_names, nothing)
@@ -65,7 +65,7 @@ def dtype_of_args(ip, node: cst.Call) -> Optional[str]:
         qual = ip.imports.resolve(arg.value) or ""
         name = qual.rsplit(".", 1)[-1]
         if isinstance(arg.value, cst.SimpleString):
-            name = arg.value.evaluated_value
+            name = literal(arg.value)
             qual = "torch." + str(name)
         elif isinstance(arg.value, cst.Name) and arg.value.value in ("float", "int"):
             name, qual = arg.value.value, "torch." + arg.value.value
@@ -85,7 +85,7 @@ def names_uint8(ip, node: cst.Call) -> bool:
     """Do a call's arguments name the uint8 dtype (``np.uint8``, ``torch.uint8``, ``"uint8"``)?"""
     for arg in node.args:
         value = arg.value
-        if isinstance(value, cst.SimpleString) and value.evaluated_value == "uint8":
+        if isinstance(value, cst.SimpleString) and literal(value) == "uint8":
             return True
         qual = ip.imports.resolve(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
         if qual in ("numpy.uint8", "torch.uint8", "torch.ByteTensor"):

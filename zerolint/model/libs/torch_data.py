@@ -4,11 +4,11 @@ Iterating a loader is read by the core (``Interpreter._element``: a local Datase
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Optional
 
 import libcst as cst
 
+from ... import lazy_re
 from .. import facts as F
 from .. import values as V
 from ..names import dotted
@@ -71,7 +71,7 @@ def _batches(node: cst.Call, keywords: dict) -> bool:
         and not (isinstance(size, cst.Name) and size.value == "None")
 
 
-_PAD_WORD = re.compile(r"(?i)(?<![a-z])pad")
+_PAD_WORD = lazy_re.compile(r"(?i)(?<![a-z])pad")
 
 
 def _mentions_padding(node: cst.CSTNode) -> bool:

@@ -12,7 +12,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted
+from ..names import dotted, literal
 from ..naming import may_be_module
 from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
                     moved, number)
@@ -32,7 +32,7 @@ def reduction(node: cst.Call) -> Optional[str]:
     for arg in node.args:
         name = arg.keyword.value if arg.keyword is not None else None
         if name == "reduction" and isinstance(arg.value, cst.SimpleString):
-            return arg.value.evaluated_value
+            return literal(arg.value)
         if name == "size_average" and isinstance(arg.value, cst.Name) and arg.value.value == "False":
             return "sum"
     return None

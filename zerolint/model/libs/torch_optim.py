@@ -11,7 +11,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted
+from ..names import dotted, literal
 from ..naming import SCALER_NAME, SCHEDULER_NAME, is_optimizer_name, last_name
 from ..util import PASS, kw, moved, number
 
@@ -48,7 +48,7 @@ def _owned(ip, node: Any, found: dict) -> bool:
             not isinstance(el, cst.StarredElement) and _owned(ip, el.value, found) for el in node.elements)
     if isinstance(node, cst.Dict):
         params = [el.value for el in node.elements if isinstance(el, cst.DictElement)
-                  and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value == "params"]
+                  and isinstance(el.key, cst.SimpleString) and literal(el.key) == "params"]
         return len(params) == 1 and _owned(ip, params[0], found)
     return False
 
