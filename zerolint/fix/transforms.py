@@ -16,6 +16,7 @@ import libcst as cst
 from ..codes import CODES
 from ..diagnostic import Finding
 from ..model.names import ImportTable, dotted
+from ..model.walk import children_unordered, descendants
 
 #: code -> its transform; a code gets one iff zerolint/codes.py declares it fixable (tests/test_codes.py)
 FIXES: dict = {}
@@ -44,6 +45,7 @@ class Tree:
     positions: dict
     imports: ImportTable = field(default_factory=ImportTable)
     _parents: Optional[dict] = None
+    _up: dict = field(default_factory=dict)  # child -> parent along the paths descended so far
     _spans: Optional[dict] = None
     _calls: Optional[dict] = None
     _bindings: Optional[dict] = None
@@ -60,33 +62,66 @@ class Tree:
     def of(cls, module: cst.Module, positions: dict) -> "Tree":
         """A tree over an already parsed module and its positions (the linter's own parse)."""
         tree = cls(module, positions)
+        kinds = (cst.Import, cst.ImportFrom)
         for node in positions:
-            if isinstance(node, (cst.Import, cst.ImportFrom)):
+            if type(node) in kinds:  # exact classes: isinstance on libcst's ABC-based nodes costs more
                 tree.imports.add(node)
         return tree
 
     @property
     def parents(self) -> dict:
+        """child -> parent for every node (a whole-tree walk: ``parent_of`` is cheaper for a few nodes)."""
         if self._parents is None:
             self._parents = _parent_map(self.module)
         return self._parents
+
+    def parent_of(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The node's parent. Found by descending from the module through the children whose span holds the
+        node's (a few nodes per level), not by mapping the whole tree, which costs more than the rest of
+        deciding a fix; the whole map is the fallback where spans do not nest."""
+        if node not in self._up and self._parents is None and not self._descend(node):
+            self.parents  # noqa: B018 - builds the full map
+        if self._parents is not None:
+            return self._parents.get(node)
+        return self._up.get(node)
+
+    def _descend(self, target: cst.CSTNode) -> bool:
+        span = self.positions.get(target)
+        if span is None:
+            return False
+        start, end = (span.start.line, span.start.column), (span.end.line, span.end.column)
+        node = self.module
+        while node is not target:
+            for child in children_unordered(node):
+                if child is target:
+                    break
+                held = self.positions.get(child)
+                if held is not None and (held.start.line, held.start.column) <= start \
+                        and end <= (held.end.line, held.end.column) and (held.start != held.end or start == end):
+                    break
+            else:
+                return False
+            self._up[child] = node
+            node = child
+        return True
 
     def node_at(self, f: Finding, kind=cst.CSTNode) -> Optional[cst.CSTNode]:
         """The node the finding was reported on (same start and end)."""
         if self._spans is None:
             self._spans = {}
             for node, span in self.positions.items():
-                key = (span.start.line, span.start.column, span.end.line, span.end.column)
-                self._spans.setdefault(key, []).append(node)
+                start, end = span.start, span.end
+                self._spans.setdefault((start.line, start.column, end.line, end.column), []).append(node)
         for node in self._spans.get((f.line, f.column - 1, f.end_line, f.end_column - 1), ()):
             if isinstance(node, kind):
                 return node
         return None
 
     def ancestors(self, node: cst.CSTNode):
-        while node in self.parents:
-            node = self.parents[node]
+        node = self.parent_of(node)
+        while node is not None:
             yield node
+            node = self.parent_of(node)
 
     def statement(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
         """The simple statement line or compound statement that holds ``node``."""
@@ -127,25 +162,16 @@ def apply(tree: Tree, plan: dict) -> cst.Module:
 
 
 def _parent_map(module: cst.Module) -> dict:
-    """child -> parent for every node, by reading the nodes' dataclass fields (no visitor machinery)."""
+    """child -> parent for every node, from the nodes' dataclass fields (``model/walk.py``: no visitor, no
+    ABC instance checks)."""
     parents: dict = {}
     stack: list = [module]
-    fields_of: dict = {}
     while stack:
         node = stack.pop()
-        names = fields_of.get(type(node))
-        if names is None:
-            names = fields_of[type(node)] = [f.name for f in dataclasses.fields(node)]
-        for name in names:
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                parents[value] = node
-                stack.append(value)
-            elif isinstance(value, (list, tuple)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode):
-                        parents[item] = node
-                        stack.append(item)
+        children = children_unordered(node)
+        for child in children:
+            parents[child] = node
+        stack.extend(children)
     return parents
 
 
@@ -284,9 +310,10 @@ def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
             break
     if body_owner is None or not isinstance(body_owner.body, cst.IndentedBlock):
         return None
-    stmt = cst.parse_statement(f"{cst.Module(body=[]).code_for_node(optimizer)}.zero_grad()\n")
+    stmt = cst.SimpleStatementLine(body=[cst.Expr(cst.Call(func=cst.Attribute(
+        value=optimizer, attr=cst.Name("zero_grad"))))])  # `<optimizer>.zero_grad()`, built without a parse
     holder = tree.statement(step)
-    block = tree.parents.get(holder)
+    block = tree.parent_of(holder)
     if block is not None and block is not body_owner.body and isinstance(block, cst.IndentedBlock) \
             and isinstance(holder, cst.SimpleStatementLine):
         # a step under a condition (gradient accumulation: `if (i + 1) % n == 0: opt.step()`): clearing at the
@@ -317,23 +344,12 @@ def fix_zl201(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
 
 def _binds(stmt: cst.CSTNode, name: str) -> bool:
     """Does the statement (or a block inside it) assign ``name``?"""
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-            found.extend(n for n in _target_names(node.target) if n == name)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            found.extend(n for n in _target_names(node.target) if n == name)
-
-        def visit_AsName(self, node: cst.AsName) -> None:
-            found.extend(n for n in _target_names(node.name) if n == name)
-
-        def visit_For(self, node: cst.For) -> None:
-            found.extend(n for n in _target_names(node.target) if n == name)
-
-    stmt.visit(Finder())
-    return bool(found)
+    for node in descendants(stmt):
+        target = node.target if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.For)) else \
+            node.name if isinstance(node, cst.AsName) else None
+        if target is not None and name in _target_names(target):
+            return True
+    return False
 
 
 def _target_names(target: cst.BaseExpression) -> list:
@@ -352,18 +368,12 @@ def _is_docstring(stmt) -> bool:
 # ---- ZL202: step before backward -> move the step statement after the backward statement ---------
 
 def _has_backward(node: cst.CSTNode) -> bool:
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "manual_backward"):
-                found.append(call)
-            name = dotted(call.func) or ""
-            if name.endswith("accelerator.backward"):
-                found.append(call)
-
-    node.visit(Finder())
-    return bool(found)
+    for call in descendants(node):
+        if isinstance(call, cst.Call) and (
+                isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "manual_backward")
+                or (dotted(call.func) or "").endswith("accelerator.backward")):
+            return True
+    return False
 
 
 def _is_scaler_update(stmt, step: cst.Call) -> bool:
@@ -383,7 +393,7 @@ def fix_zl202(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     stmt = tree.statement(step)
     if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
         return None
-    block = tree.parents.get(stmt)
+    block = tree.parent_of(stmt)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
         return None
     body = list(block.body)
@@ -431,12 +441,12 @@ def fix_zl301(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
         target = tree.statement(forward)
     if target is None or _yields(target) or isinstance(target, (cst.FunctionDef, cst.ClassDef)):
         return None  # a generator suspended inside no_grad would turn autograd off for its caller
-    block = tree.parents.get(target)
+    block = tree.parent_of(target)
     if not isinstance(block, (cst.IndentedBlock, cst.Module)):
         return None
     inner = target.with_changes(leading_lines=())
     wrapped = cst.With(
-        items=[cst.WithItem(cst.parse_expression(f"{torch_name}.no_grad()"))],
+        items=[cst.WithItem(cst.Call(func=cst.Attribute(value=_expression(torch_name), attr=cst.Name("no_grad"))))],
         body=cst.IndentedBlock(body=[inner]),
         leading_lines=target.leading_lines,
     )
@@ -447,31 +457,32 @@ def _trains(loop: cst.CSTNode, flagged: cst.Call) -> bool:
     """Does the loop also train: a backward, an optimizer step, `model.train()`, or another call of the
     routine the flagged call evaluates through?"""
     callee = dotted(flagged.func)
-    found = []
+    for call in descendants(loop):
+        if not isinstance(call, cst.Call):
+            continue
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "step", "train"):
+            return True
+        if call is not flagged and callee and dotted(call.func) == callee:
+            return True
+    return False
 
-    class Finder(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            if isinstance(call.func, cst.Attribute) and call.func.attr.value in ("backward", "step", "train"):
-                found.append(call)
-            elif call is not flagged and callee and dotted(call.func) == callee:
-                found.append(call)
 
-    loop.visit(Finder())
-    return bool(found)
+def _expression(text: str) -> cst.BaseExpression:
+    """``a.b.c`` as a Name/Attribute chain, built without a parse."""
+    first, *rest = text.split(".")
+    node: cst.BaseExpression = cst.Name(first)
+    for part in rest:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
 
 
 def _yields(node: cst.CSTNode) -> bool:
-    found = []
-
-    class Finder(cst.CSTVisitor):
-        def visit_Yield(self, _: cst.Yield) -> None:
-            found.append(True)
-
-        def visit_FunctionDef(self, _: cst.FunctionDef) -> bool:
-            return False
-
-        def visit_Lambda(self, _: cst.Lambda) -> bool:
-            return False
-
-    node.visit(Finder())
-    return bool(found)
+    """A ``yield`` in ``node``, outside the functions and lambdas defined in it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Yield):
+            return True
+        if current is node or not isinstance(current, (cst.FunctionDef, cst.Lambda)):
+            stack.extend(children_unordered(current))
+    return False
