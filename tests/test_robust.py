@@ -312,6 +312,127 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch):
     assert result.exit_code == 130 and "Traceback" not in result.output
 
 
+@pytest.fixture
+def sigint_default():
+    """SIGINT with Python's own handler (a background job starts with it ignored), as in a terminal."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def _training_files(folder: Path, count: int = 3) -> None:
+    body = "".join(f"\ndef train{i}(model, loader):\n    opt = torch.optim.SGD(model.parameters(), lr=0.01)\n"
+                   f"    for x, y in loader:\n        loss = model(x).sum()\n        loss.backward()\n"
+                   f"        opt.step()\n" for i in range(5))
+    for i in range(count):
+        (folder / f"t{i}.py").write_text("import torch\n" + body)
+
+
+def _sigint_now() -> None:
+    """A real SIGINT to this process; its handler runs inside the sleep (which it cuts short)."""
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(2)
+
+
+def test_ctrl_c_that_libcst_turns_into_a_key_error_exits_130(tmp_path, monkeypatch, sigint_default):
+    # libcst's position codegen reads child positions in a `finally`: a KeyboardInterrupt raised inside
+    # it comes out as a KeyError, which the positions' fallback caught; the run then went on and ended
+    # as if nothing had happened (exit 1, "Found ... findings"): the flaky real-run test below.
+    import libcst as cst
+
+    _training_files(tmp_path)
+    original = cst.Name._codegen_impl
+    calls = []
+
+    def interrupting(self, state, *args, **kwargs):
+        calls.append(self)
+        if len(calls) == 5:  # a Name inside nodes whose end position is their last child's
+            _sigint_now()
+        return original(self, state, *args, **kwargs)
+
+    monkeypatch.setattr(cst.Name, "_codegen_impl", interrupting)
+    result = CliRunner().invoke(lint_command, ["--no-cache", "--jobs", "1", str(tmp_path)])
+    assert len(calls) >= 5
+    assert result.exit_code == 130 and "interrupted" in result.output and "Traceback" not in result.output
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and not guard.interrupted
+
+
+def test_ctrl_c_swallowed_inside_a_file_stops_the_run_after_it(tmp_path, monkeypatch, sigint_default):
+    # Whatever swallows the KeyboardInterrupt inside a file's analysis, the Ctrl-C is remembered and the
+    # run stops after that file (the CLI's SIGINT handler sets a flag that the runner checks).
+    from zerolint import engine
+
+    _training_files(tmp_path, 10)
+    original = engine._positions
+    swallowed = []
+    files = []
+
+    def swallowing(module):
+        files.append(module)
+        if not swallowed:
+            try:
+                _sigint_now()
+            except KeyboardInterrupt:
+                swallowed.append(True)
+        return original(module)
+
+    monkeypatch.setattr(engine, "_positions", swallowing)
+    result = CliRunner().invoke(lint_command, ["--no-cache", "--jobs", "1", str(tmp_path)])
+    assert swallowed and len(files) == 1  # the next file is not started
+    assert result.exit_code == 130 and "interrupted" in result.output and "Traceback" not in result.output
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler and not guard.interrupted
+
+
+def test_an_interrupt_after_the_last_file_still_exits_130(tmp_path, monkeypatch, sigint_default):
+    # A Ctrl-C swallowed while the results are printed: the run does not exit as if nothing had happened.
+    from zerolint import output
+
+    _training_files(tmp_path, 1)
+    original = output.FORMATS["text"]
+
+    def swallowing(*args, **kwargs):
+        try:
+            _sigint_now()
+        except KeyboardInterrupt:
+            pass
+        return original(*args, **kwargs)
+
+    monkeypatch.setitem(output.FORMATS, "text", swallowing)
+    result = CliRunner().invoke(lint_command, ["--no-cache", str(tmp_path)])
+    assert result.exit_code == 130 and "interrupted" in result.output and "Traceback" not in result.output
+
+
+def test_ctrl_c_while_the_budget_stops_its_timer_leaves_no_timer_running(monkeypatch):
+    # A KeyboardInterrupt in the budget's clean-up must not skip stopping the timer: its alarms would then
+    # raise BudgetExceeded while the CLI prints "interrupted" (a traceback and the wrong exit status).
+    real = signal.setitimer
+    stops = []
+
+    def setitimer(which, seconds, *interval):
+        if seconds == 0 and not stops:
+            stops.append(True)
+            raise KeyboardInterrupt
+        return real(which, seconds, *interval)
+
+    before = signal.getsignal(signal.SIGALRM)
+    monkeypatch.setattr(signal, "setitimer", setitimer)
+    with pytest.raises(KeyboardInterrupt):
+        with guard.budget(5):
+            pass
+    assert stops and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) == before
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _training_files(tmp_path, 1)
+        result = CliRunner().invoke(lint_command, ["--no-cache", str(tmp_path)])
+        assert result.exit_code == 1 and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the run start")
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigint_to_a_real_run_exits_130(tmp_path, jobs):

@@ -103,10 +103,15 @@ def run_lint(paths, output_format="text", select=(), ignore=(), extend_select=()
              no_cache=False, file_timeout=None, fix=False, diff=False, confirm_run=False, device="auto",
              confirm_timeout=60.0, confirm_steps=3, stdin_filename=None) -> None:
     """The lint command's body (the defaults are the options' defaults: tests/test_cli.py compares them)."""
+    from . import guard  # the engine's, imported by any run: no cost here
+
     try:
-        _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
-              exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
-              device, confirm_timeout, confirm_steps, stdin_filename)
+        # A Ctrl-C is remembered as well as raised: one whose KeyboardInterrupt something inside the
+        # analysis swallowed (libcst turns it into a KeyError) still ends the run with 130.
+        with guard.interrupts():
+            _lint(paths, output_format, select, ignore, extend_select, exclude, extend_exclude, config_file,
+                  exit_zero, quiet, statistics, jobs, cache_dir, no_cache, file_timeout, fix, diff, confirm_run,
+                  device, confirm_timeout, confirm_steps, stdin_filename)
     except KeyboardInterrupt:
         echo("zerolint: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)

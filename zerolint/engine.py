@@ -291,8 +291,24 @@ def _positions(module):
         provider = PositionProvider()
         provider._gen_impl(module)
         return provider._computed
-    except Exception:  # pragma: no cover - depends on libcst internals
+    except Exception as exc:  # libcst's internals changed, or an interrupt became a KeyError
+        _raise_interruption(exc)
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _raise_interruption(exc: BaseException) -> None:
+    """Raise the KeyboardInterrupt or BudgetExceeded that ``exc`` replaced, if any.
+
+    libcst's position codegen reads child positions in a ``finally``: an interrupt or an alarm raised
+    inside it leaves them unrecorded and becomes a KeyError there, which must not pass for an error
+    of libcst's internals (the fallback would redo the work, and the interrupt would be lost)."""
+    seen = exc.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        if isinstance(seen, guard.BudgetExceeded):
+            raise guard.BudgetExceeded() from None
+        seen = seen.__context__
 
 
 def _suppressed(lines: list, line: int, code: str) -> bool:

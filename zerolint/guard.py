@@ -103,10 +103,13 @@ def budget(seconds: Optional[float]):
     except (ValueError, OSError):  # not allowed here
         yield
         return
-    # The timer repeats: code that swallows BaseException (importlib's lock callbacks do) cannot keep
-    # a file past its budget, and a block that ends normally after an alarm still counts as expired.
-    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT)
+    old_delay = old_interval = 0.0
+    interrupt = None
     try:
+        # The timer repeats: code that swallows BaseException (importlib's lock callbacks do; libcst's
+        # position codegen turns it into a KeyError) cannot keep a file past its budget, and a block
+        # that ends normally after an alarm still counts as expired.
+        old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT)
         yield
         if fired:
             raise BudgetExceeded()
@@ -117,12 +120,62 @@ def budget(seconds: Optional[float]):
                 break
             except BudgetExceeded:
                 continue
+            except KeyboardInterrupt as exc:  # a Ctrl-C here must not leave the timer firing: stop it first
+                interrupt = exc
         signal.signal(signal.SIGALRM, previous)
         if old_delay:  # someone else's timer was running: give it back what is left of it
             signal.setitimer(signal.ITIMER_REAL, max(old_delay - seconds, 0.001), old_interval)
+        if interrupt is not None:  # it wins over what was on its way out (BudgetExceeded)
+            raise interrupt
 
 
 _REPEAT = 0.05  # seconds between alarms once the budget is spent
+
+#: True once Ctrl-C came during ``interrupts()``. A KeyboardInterrupt raised inside the analysis can be
+#: swallowed before it reaches the CLI: libcst's position codegen looks up child positions in a
+#: ``finally`` and so turns it into a KeyError, which a fallback then catches. The runner checks this
+#: flag between files (``check_interrupted``), so such a Ctrl-C still stops the run.
+interrupted = False
+
+
+def check_interrupted() -> None:
+    """Raise KeyboardInterrupt if a Ctrl-C came during the run, whatever became of its exception."""
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _on_sigint(signum, frame):
+    global interrupted
+    interrupted = True
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def interrupts():
+    """Ctrl-C in this block raises KeyboardInterrupt as usual, and is remembered: a block that ends in any
+    other way after one (something swallowed it) raises KeyboardInterrupt. Only in the main thread and
+    where SIGINT has Python's default handler (an ignored SIGINT, a background job's, stays ignored)."""
+    global interrupted
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    interrupted = False
+    try:
+        signal.signal(signal.SIGINT, _on_sigint)
+        yield
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # SystemExit (the run's exit status), or what became of the interrupt
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    else:
+        if interrupted:
+            raise KeyboardInterrupt
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        interrupted = False
 
 
 def budget_message(seconds: float) -> str:
@@ -153,6 +206,7 @@ def run_isolated(func: Callable, item, timeout: Optional[float]):
     receive, send = context.Pipe(duplex=False)
 
     def child() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it kills this child
         try:
             send.send(func(item))
         finally:

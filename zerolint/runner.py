@@ -109,10 +109,12 @@ def lint_all(items: list, jobs: int = 1, cache=None,
         for n, item in enumerate(work):
             if outputs[n] is None:
                 outputs[n] = _lint_one(item)
+                guard.check_interrupted()
     else:
         outputs = []
         for n, item in enumerate(work, 1):
             outputs.append(_lint_one(item))
+            guard.check_interrupted()  # a Ctrl-C that the file's analysis swallowed stops the run here
             if progress and n % 8 == 0:
                 progress(done + n, len(items))
     for (index, _, key), result in zip(todo, outputs):
@@ -158,7 +160,11 @@ def _parallel(work: list, workers: int, progress, done: int, total: int) -> list
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     except (OSError, RuntimeError, ImportError):  # no processes here (sandbox, no /dev/shm): go serial
-        return [_lint_one(item) for item in work]
+        outputs = []
+        for item in work:
+            outputs.append(_lint_one(item))
+            guard.check_interrupted()
+        return outputs
     broken = False
     try:
         futures = {pool.submit(_lint_one, work[i]): i for i in order}
@@ -178,6 +184,7 @@ def _parallel(work: list, workers: int, progress, done: int, total: int) -> list
                 finished += 1
                 if progress and finished % 8 == 0:
                     progress(done + finished, total)
+            guard.check_interrupted()
     except (OSError, RuntimeError):
         broken = True
     except KeyboardInterrupt:
@@ -190,6 +197,7 @@ def _parallel(work: list, workers: int, progress, done: int, total: int) -> list
     for i, output in enumerate(outputs):
         if output is None:
             outputs[i] = _lint_isolated(work[i]) if method == "fork" else _lint_one(work[i])
+            guard.check_interrupted()
     return outputs
 
 
