@@ -367,14 +367,14 @@ def test_ctrl_c_swallowed_inside_a_file_stops_the_run_after_it(tmp_path, monkeyp
     swallowed = []
     files = []
 
-    def swallowing(module):
+    def swallowing(module, *args):
         files.append(module)
         if not swallowed:
             try:
                 _sigint_now()
             except KeyboardInterrupt:
                 swallowed.append(True)
-        return original(module)
+        return original(module, *args)
 
     monkeypatch.setattr(engine, "_positions", swallowing)
     result = CliRunner().invoke(lint_command, ["--no-cache", "--jobs", "1", str(tmp_path)])

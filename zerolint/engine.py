@@ -124,7 +124,7 @@ def _load_analysis() -> None:
 
 def _analyze(result: FileResult, text: str, path: str, config, real_path, data: bytes) -> None:
     try:
-        guard.precheck(text, path, data)
+        python_tree = guard.precheck(text, path, data)
     except SyntaxError as err:
         result.findings.append(_zl000(path, err.lineno or 1, max(err.offset or 1, 1),
                                       f"syntax error, file not linted: {err.msg}"))
@@ -151,7 +151,7 @@ def _analyze(result: FileResult, text: str, path: str, config, real_path, data: 
         return
     result.parsed = True
     try:
-        findings, positions = _run_rules(module, text, path, config, real_path)
+        findings, positions = _run_rules(module, text, path, config, real_path, python_tree)
         result.findings.extend(findings)
         if positions is not None:
             result.tree = (module, positions)
@@ -226,7 +226,8 @@ def source_encoding(data: bytes) -> str:
     return "utf-8"
 
 
-def _run_rules(module, text: str, path: str, config: Optional[Config], real_path: Optional[Path]) -> list:
+def _run_rules(module, text: str, path: str, config: Optional[Config], real_path: Optional[Path],
+               python_tree=None) -> list:
     from .model import SemanticModel
     from .rules import all_rules
 
@@ -240,7 +241,7 @@ def _run_rules(module, text: str, path: str, config: Optional[Config], real_path
             reports.append((rule, report))
     if not reports:
         return [], None
-    positions = _positions(module)
+    positions = _positions(module, [report.node for _, report in reports], python_tree)
     lines = text.splitlines()
     findings = []
     seen = set()
@@ -279,8 +280,12 @@ def _repeats(placed: list) -> dict:
     return {key: sorted(found) for key, found in lines.items()}
 
 
-def _positions(module):
-    """Positions for the whole tree, computed only for files that have findings.
+def _positions(module, nodes: Optional[list] = None, python_tree=None) -> dict:
+    """Positions for the tree, computed only for files that have findings.
+
+    With the reported ``nodes`` and Python's own tree of the same text, only the top-level statements that
+    hold a reported node are generated (``_statement_positions``); the other nodes have no entry (fixes ask
+    ``fix.transforms.Tree`` for more, which then computes them all). Otherwise every node gets one.
 
     Running PositionProvider's code generation directly skips MetadataWrapper's extra tree walk
     (about 2x faster); the public route is the fallback if libcst's internals change.
@@ -288,12 +293,74 @@ def _positions(module):
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     try:
+        if nodes and python_tree is not None:
+            partial = _statement_positions(module, nodes, python_tree)
+            if partial is not None:
+                return partial
         provider = PositionProvider()
         provider._gen_impl(module)
         return provider._computed
     except Exception as exc:  # libcst's internals changed, or an interrupt became a KeyError
         _raise_interruption(exc)
         return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _statement_positions(module, nodes: list, python_tree) -> Optional[dict]:
+    """Positions of the nodes of the top-level statements that hold ``nodes``, or None (then all are computed).
+
+    Generating positions costs about 20 µs a node, most of a run that has findings (issue 9). Python's parser
+    already knows where each top-level statement starts (``lineno``, a decorator's for a decorated one): each
+    statement holding a reported node is generated alone from that line. Each generated statement's own
+    start must come out on Python's line, else the two trees were not aligned and None is returned.
+    """
+    import libcst as cst
+    from libcst.metadata import PositionProvider
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+    from .model.walk import descendants
+
+    lines = _first_lines(module, python_tree)
+    if lines is None:
+        return None
+    wanted = {id(node) for node in nodes}
+    provider = PositionProvider()
+    computed = provider._computed
+    for stmt, (line, keyword_line) in zip(module.body, lines):
+        if not wanted:
+            break
+        held = [id(node) for node in descendants(stmt) if id(node) in wanted]
+        if not held:
+            continue
+        skipped = len(stmt.leading_lines) + (len(stmt.decorators[0].leading_lines)
+                                              if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.decorators
+                                              else 0)
+        state = PositionProvidingCodegenState(default_indent=module.default_indent,
+                                              default_newline=module.default_newline, provider=provider,
+                                              line=line - skipped)
+        stmt._codegen(state)
+        if computed[stmt].start.line != keyword_line:  # a definition's own span starts at `def`/`class`
+            return None
+        wanted.difference_update(held)
+    return computed if not wanted else None
+
+
+def _first_lines(module, python_tree) -> Optional[list]:
+    """(first line, keyword line) of each top-level statement of ``module`` (libcst) per Python's tree of the
+    same text: one libcst line of ``a; b`` is several Python statements; a decorated definition starts at its
+    first decorator, and its keyword (``def``/``class``, where libcst's span of it starts) comes later."""
+    import libcst as cst
+
+    body = python_tree.body
+    at = 0
+    lines = []
+    for stmt in module.body:
+        if at >= len(body):
+            return None
+        first = body[at]
+        decorators = getattr(first, "decorator_list", None)
+        lines.append((decorators[0].lineno if decorators else first.lineno, first.lineno))
+        at += len(stmt.body) if isinstance(stmt, cst.SimpleStatementLine) else 1
+    return lines if at == len(body) else None
 
 
 def _raise_interruption(exc: BaseException) -> None:

@@ -51,9 +51,10 @@ class TooDeep(Exception):
         self.depth = depth
 
 
-def precheck(text: str, path: str, data: Optional[bytes] = None) -> None:
-    """Parse with Python's own parser. Raises SyntaxError (a real syntax error), TooDeep, or
-    RecursionError/MemoryError (Python's parser gave up on the nesting)."""
+def precheck(text: str, path: str, data: Optional[bytes] = None) -> ast.Module:
+    """Parse with Python's own parser and return its tree (the engine reads statement lines from it). Raises
+    SyntaxError (a real syntax error), TooDeep, or RecursionError/MemoryError (Python's parser gave up on
+    the nesting)."""
     # Not the real file name: CPython re-reads a named file to place the error, and the file on disk
     # is not this text for a notebook (its JSON) or an unsaved editor buffer (stdin, the server).
     tree = compile(text, "<source>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
@@ -64,6 +65,7 @@ def precheck(text: str, path: str, data: Optional[bytes] = None) -> None:
         depth = _libcst_depth(tree)
         if depth > MAX_DEPTH:
             raise TooDeep(depth)
+    return tree
 
 
 def _libcst_depth(tree: ast.AST) -> int:

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import difflib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from .lazy_dataclass import dataclass  # @dataclass, its methods generated on first use (issue 9)
 
 SUFFIX = ".ipynb"
 
@@ -396,6 +396,8 @@ class Notebook:
         if not self.cells:
             return None
         raw_of = [(cell, k) for cell in self.cells for k in range(len(cell.lines))]
+        import difflib  # only when a fix changes cells (about a millisecond to import)
+
         matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag == "equal":

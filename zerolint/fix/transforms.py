@@ -46,6 +46,8 @@ class Tree:
     imports: ImportTable = field(default_factory=ImportTable)
     _parents: Optional[dict] = None
     _up: dict = field(default_factory=dict)  # child -> parent along the paths descended so far
+    _nodes: Optional[list] = None
+    _complete: bool = False  # positions known for every node (the engine computes them only where it reports)
     _spans: Optional[dict] = None
     _calls: Optional[dict] = None
     _bindings: Optional[dict] = None
@@ -56,17 +58,34 @@ class Tree:
         from ..engine import _positions
 
         module = cst.parse_module(text)
-        return cls.of(module, _positions(module))
+        tree = cls.of(module, _positions(module))
+        tree._complete = True
+        return tree
 
     @classmethod
     def of(cls, module: cst.Module, positions: dict) -> "Tree":
         """A tree over an already parsed module and its positions (the linter's own parse)."""
         tree = cls(module, positions)
-        kinds = (cst.Import, cst.ImportFrom)
-        for node in positions:
-            if type(node) in kinds:  # exact classes: isinstance on libcst's ABC-based nodes costs more
+        for node in _statements(module):
+            if type(node) in (cst.Import, cst.ImportFrom):  # exact classes: isinstance on libcst's ABC nodes costs more
                 tree.imports.add(node)
         return tree
+
+    def nodes(self) -> list:
+        """Every node of the module (positions may hold only the statements that have findings)."""
+        if self._nodes is None:
+            self._nodes = list(descendants(self.module))
+        return self._nodes
+
+    def position(self, node: cst.CSTNode):
+        """The node's span; the first node without one makes the positions of the whole tree computed."""
+        span = self.positions.get(node)
+        if span is None and not self._complete:
+            from ..engine import _positions
+
+            self.positions, self._complete, self._spans = _positions(self.module), True, None
+            span = self.positions.get(node)
+        return span
 
     @property
     def parents(self) -> dict:
@@ -133,7 +152,7 @@ class Tree:
     def calls_of(self, name: str) -> list:
         if self._calls is None:
             self._calls = {}
-            for node in self.positions:
+            for node in self.nodes():
                 if isinstance(node, cst.Call):
                     self._calls.setdefault(dotted(node.func), []).append(node)
         return self._calls.get(name, [])
@@ -142,7 +161,7 @@ class Tree:
         """Assign (whose targets include ``name``), AnnAssign and AugAssign statements of ``name``."""
         if self._bindings is None:
             self._bindings = {}
-            for node in self.positions:
+            for node in self.nodes():
                 if isinstance(node, cst.Assign):
                     for target in {dotted(t.target) for t in node.targets}:
                         self._bindings.setdefault(target, []).append(node)
@@ -152,13 +171,31 @@ class Tree:
 
     def import_froms(self) -> list:
         if self._import_froms is None:
-            self._import_froms = [n for n in self.positions if isinstance(n, cst.ImportFrom)]
+            self._import_froms = [n for n in self.nodes() if isinstance(n, cst.ImportFrom)]
         return self._import_froms
 
 
 def apply(tree: Tree, plan: dict) -> cst.Module:
     """The module with the plan's replacements made (one pass over the tree)."""
     return _replace_all(tree.module, plan)
+
+
+_EXPRESSION: dict = {}  # node class -> is it an expression (statements never sit inside one)
+
+
+def _statements(module: cst.Module):
+    """The module's nodes outside expressions (statements, blocks, and the parts that hold them)."""
+    stack = [module]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in children_unordered(node):
+            kind = child.__class__
+            expression = _EXPRESSION.get(kind)
+            if expression is None:
+                expression = _EXPRESSION[kind] = cst.BaseExpression in kind.__mro__  # not issubclass: ABC checks are slow
+            if not expression:
+                stack.append(child)
 
 
 def _parent_map(module: cst.Module) -> dict:
@@ -213,7 +250,7 @@ def fix_zl101(tree: Tree, f: Finding, flagged: list) -> Optional[dict]:
     # Every call of this loss object in the file must be a flagged one: the new loss wants logits.
     flagged_at = {(x.line, x.column) for x in flagged}
     for other in tree.calls_of(name):
-        span = tree.positions[other].start
+        span = tree.position(other).start
         if (span.line, span.column + 1) not in flagged_at:
             return None
     constructors = []
