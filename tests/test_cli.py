@@ -236,3 +236,27 @@ def test_an_internal_error_is_exit_2_and_never_all_checks_passed(tmp_path, monke
     assert result.exit_code == 2
     assert "internal error" in result.output and "All checks passed" not in result.output
     assert "could not be analyzed" in result.output
+
+
+@pytest.mark.parametrize("text", [
+    '[tool.zerolint]\nignore = ["ZL2"]\n',
+    '[tool]\nzerolint = { ignore = ["ZL2"] }\n',
+    '[tool]\nzerolint.ignore = ["ZL2"]\n',
+    'tool.zerolint.ignore = ["ZL2"]\n',
+    'tool = { zerolint = { ignore = ["ZL2"] } }\n',
+    '[project]\nname = "x"\n\n[ "tool" . "zerolint" ]\nignore = ["ZL2"]\n',
+])
+def test_every_way_of_writing_the_table_is_read(project, text):
+    (project / "pyproject.toml").write_text(text)
+    proc = run("--format", "json", "train.py", cwd=project)
+    assert {item["code"] for item in json.loads(proc.stdout)} == {"ZL101"}
+
+
+def test_a_pyproject_naming_zerolint_as_a_dependency_is_not_parsed(tmp_path, monkeypatch):
+    from zerolint import config
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text('[project]\nname = "app"\ndependencies = ["zerolint[confirm]"]\n\n[project.scripts]\n'
+                    'zerolint = "app.cli:main"\n\n[tool.ruff]\nline-length = 100\n')
+    monkeypatch.setattr(config, "_toml", lambda: pytest.fail("TOML parsed"))
+    assert config._has_zerolint_table(path) is False

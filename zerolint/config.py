@@ -88,6 +88,12 @@ class Config:
 
 
 _GLOB_MAGIC = lazy_re.compile(r"[*?\[]")
+# Where a `tool.zerolint` table can be written: a `[tool.zerolint...]` header, a bare `[tool]` table (whose
+# `zerolint = {...}` or `zerolint.x = ...` keys the TOML parse then finds), a top-level `tool.zerolint.x = ...`
+# or `tool = {...}`; quotes around the keys allowed. A pyproject.toml naming zerolint only as the project or a
+# dependency matches none of these and is not parsed.
+_TOOL_TABLE = lazy_re.compile(rb"""(?m)^[ \t]*\[{1,2}[ \t]*["']?tool["']?[ \t]*(?:\]|\.[ \t]*["']?zerolint)"""
+                              rb"""|^[ \t]*["']?tool["']?[ \t]*(?:=|\.[ \t]*["']?zerolint)""")
 
 
 def _longest_prefix(code: str, prefixes: tuple) -> int:
@@ -242,8 +248,8 @@ def _has_zerolint_table(path: Path) -> bool:
             raw = handle.read()
     except OSError:
         return False
-    if b"zerolint" not in raw:
-        return False
+    if b"zerolint" not in raw or not _TOOL_TABLE.search(raw):
+        return False  # no TOML parse (tomllib's import and parse cost more than linting a small file)
     tomllib = _toml()
     try:
         data = tomllib.loads(raw.decode("utf-8"))
