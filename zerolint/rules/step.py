@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..model import SemanticModel, facts as F, regions, values as V
-from ..model.libs import torch_optim
+from ..model import SemanticModel, facts as F, libs, regions, values as V
 from ..model.reach import reaches as graph_reaches
 from . import Report, Rule, register, source
 
@@ -360,7 +359,7 @@ class ImplausibleLearningRate(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         driven_by_hand = any(True for _ in model.events(F.LR_SET)) or any(
-            (model.imports.resolve(base) or "").startswith(torch_optim.SCHEDULER_PACKAGE + ".")
+            libs.is_scheduler_class(model.imports.resolve(base))
             for cls in model.classes for base in cls.bases)  # a scheduler of its own computes the lr
         # A summed loss scales the gradient by the batch (and element) count: a tiny lr is then correct, for the
         # optimizer whose parameters that loss reaches (any, when the reach or the ownership is unknown).

@@ -171,6 +171,11 @@ def per_batch_methods(quals: list, nodes: list) -> dict:
     return methods
 
 
+def is_scheduler_class(qual: Optional[str]) -> bool:
+    """Is ``qual`` (a base class's qualified name) a learning-rate scheduler of torch (``LRScheduler``)?"""
+    return bool(qual) and qual.startswith(torch_optim.SCHEDULER_PACKAGE + ".")
+
+
 def grad_off_decorator(qual: str, node: Any) -> bool:
     predicate = DECORATORS.get(qual)
     return predicate is not None and predicate(node)
