@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Optional, TypedDict
 
-from .facts import (ACCUMULATE, ARGMAX, BACKWARD, CALL, CLIP, FORWARD, INPUT_SCALING, LAST_STEP, LOADER, LOSS, LR_SET,
-                    MANUAL_UPDATE, MODE_EVAL, MODE_TRAIN, OPTIMIZER_NEW, RNN_INPUT, SCHEDULER_STEP, SOFTMAX_CALL, STACK,
-                    STEP, WEIGHT_INIT, ZERO_GRAD)
+from .facts import (ACCUMULATE, ARGMAX, BACKWARD, CALL, CLIP, FORWARD, GRAD_MODE, INPUT_SCALING, LAST_STEP, LOADER,
+                    LOSS, LR_SET, MANUAL_UPDATE, MODE_EVAL, MODE_FLAG, MODE_TRAIN, OPTIMIZER_NEW, RNN_INPUT,
+                    SCHEDULER_STEP, SOFTMAX_CALL, STACK, STEP, WEIGHT_INIT, ZERO_GRAD)
 
 
 class NoData(TypedDict):
@@ -69,6 +69,17 @@ class LossData(_LossData, total=False):
 class ModeData(TypedDict):
     receiver: Optional[str]
     module: Any  # values.ModuleInfo or None
+
+
+class ModeFlagData(ModeData):
+    flag: cst.BaseExpression  # the run-time flag (`train` of `model.train(train)`), not a literal
+
+
+class GradModeData(TypedDict):
+    # the grad mode it sets: False for no_grad()/inference_mode()/set_grad_enabled(False), True for
+    # enable_grad()/inference_mode(False)/set_grad_enabled(True), None when a run-time flag sets it
+    # (`set_grad_enabled(is_train)`, as a statement or a context manager)
+    enabled: Optional[bool]
 
 
 class _StackData(TypedDict):
@@ -140,7 +151,8 @@ class WeightInitData(_WeightInitData, total=False):
 
 EVENT_DATA: dict = {
     ZERO_GRAD: ZeroGradData, BACKWARD: BackwardData, STEP: StepData, SCHEDULER_STEP: NoData, CLIP: NoData,
-    FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, STACK: StackData,
+    FORWARD: ForwardData, LOSS: LossData, MODE_EVAL: ModeData, MODE_TRAIN: ModeData, MODE_FLAG: ModeFlagData,
+    GRAD_MODE: GradModeData, STACK: StackData,
     CALL: CallData, SOFTMAX_CALL: SoftmaxData, OPTIMIZER_NEW: OptimizerNewData, ACCUMULATE: AccumulateData,
     MANUAL_UPDATE: NoData, ARGMAX: ArgmaxData, LAST_STEP: LastStepData, LOADER: LoaderData,
     WEIGHT_INIT: WeightInitData, INPUT_SCALING: NoData, LR_SET: NoData, RNN_INPUT: RnnInputData,

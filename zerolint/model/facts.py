@@ -24,6 +24,8 @@ FORWARD = "forward"  # model(x)
 LOSS = "loss"  # criterion(out, y), F.cross_entropy(out, y)
 MODE_EVAL = "mode_eval"  # model.eval(), model.train(False)
 MODE_TRAIN = "mode_train"  # model.train()
+MODE_FLAG = "mode_flag"  # model.train(flag), model.train(mode=is_train): the mode set by a run-time flag
+GRAD_MODE = "grad_mode"  # no_grad(), inference_mode(), enable_grad(), set_grad_enabled(x): grad mode switched
 STACK = "stack"  # torch.stack(seq), torch.tensor(nested)
 CALL = "call"  # a call to a function defined in this file
 SOFTMAX_CALL = "softmax_call"  # softmax/log_softmax applied (function, method or layer)

@@ -40,8 +40,6 @@ def _costly(event: F.Event) -> bool:
 
 _FLAG_PARAMS = {"train", "training", "is_train", "is_training", "train_mode", "do_train", "backprop", "update"}
 _PHASE_PARAMS = {"mode", "phase", "split", "stage", "state"}
-_MODE_CALLS = {"train", "eval"}
-_GRAD_CALLS = {"no_grad", "inference_mode", "set_grad_enabled", "enable_grad"}
 
 
 def _eval_flag(fn: F.FunctionFacts, site: F.CallSite) -> bool:
@@ -66,18 +64,13 @@ def _eval_flag(fn: F.FunctionFacts, site: F.CallSite) -> bool:
     return False
 
 
-def _calls_method(fn: F.FunctionFacts, names: set) -> bool:
-    """Does the routine's body call `<x>.train(...)`/`.eval()` (or a grad-mode API) itself, in any form?"""
-    if fn.node is None:
-        return False
-    for node in _walk(fn.node.body):
-        if isinstance(node, cst.Call):
-            func = node.func
-            last = func.attr.value if isinstance(func, cst.Attribute) else \
-                func.value if isinstance(func, cst.Name) else None
-            if last in names:
-                return True
-    return False
+def _switches(fn: F.FunctionFacts, kinds: tuple) -> bool:
+    """Does the routine (or a helper it calls) switch the model's mode (``_MODE_KINDS``) or the grad mode
+    (``F.GRAD_MODE``) itself, in any form: then it is written to evaluate, and its flag decides how."""
+    return any(item.kind in kinds for item in F.expand(fn.events))
+
+
+_MODE_KINDS = (F.MODE_TRAIN, F.MODE_EVAL, F.MODE_FLAG)
 
 
 def _shared_routine_evals(model: SemanticModel) -> Iterable[tuple[F.CallSite, F.Event]]:
@@ -114,7 +107,7 @@ class EvalWithoutNoGrad(Rule):
                 "`with torch.no_grad():` (or torch.inference_mode(), or decorate the function)."))
         for site, forward in _shared_routine_evals(model):
             fn = forward.function
-            if regions.is_grad_off(site.event) or forward.grad_off or _calls_method(fn, _GRAD_CALLS) or \
+            if regions.is_grad_off(site.event) or forward.grad_off or _switches(fn, (F.GRAD_MODE,)) or \
                     fn.decorated_grad_off:
                 continue
             yield Report(site.node, (
@@ -145,7 +138,7 @@ class EvalWithoutModelEval(Rule):
         for site, forward in _shared_routine_evals(model):
             info = forward.data.get("module")
             fn = forward.function
-            if info is None or info.has_dropout_or_bn is not True or _calls_method(fn, _MODE_CALLS) or \
+            if info is None or info.has_dropout_or_bn is not True or _switches(fn, _MODE_KINDS) or \
                     regions.mode_at(site.event, forward) != "train":
                 continue
             name = f"`{info.name}`" if info.name else "the model"

@@ -23,24 +23,32 @@ def _name(qual: str) -> str:
 
 
 # ------------------------------------------------------------------ grad modes
+def _grad_mode(ip, node, enabled: Optional[bool], as_statement: bool = False) -> V.GradContext:
+    """A grad-mode API called: the event records that the routine switches grad mode (and to what, None when a
+    run-time flag decides); the value turns gradients off or on for a ``with`` block (or, ``as_statement``,
+    for the rest of the routine)."""
+    ip.emit(F.GRAD_MODE, node, enabled=enabled)
+    return V.GradContext(enabled, as_statement=as_statement)
+
+
 def _no_grad(ip, qual, node, args, kwargs) -> Any:
     if _name(qual) == "inference_mode" and node.args and is_false(node.args[0].value):
-        return V.GradContext(True)
-    return V.GradContext(False)
+        return _grad_mode(ip, node, True)
+    return _grad_mode(ip, node, False)
 
 
 def _enable_grad(ip, qual, node, args, kwargs) -> Any:
-    return V.GradContext(True)
+    return _grad_mode(ip, node, True)
 
 
 def _set_grad_enabled(ip, qual, node, args, kwargs) -> Any:
     if node.args:
         first = node.args[0].value
         if is_false(first):
-            return V.GradContext(False, as_statement=True)
+            return _grad_mode(ip, node, False, as_statement=True)
         if isinstance(first, cst.Name) and first.value == "True":
-            return V.GradContext(True, as_statement=True)
-    return V.GradContext(None)
+            return _grad_mode(ip, node, True, as_statement=True)
+    return _grad_mode(ip, node, None)  # set_grad_enabled(is_train): a run-time flag decides
 
 
 def _autograd_backward(ip, qual, node, args, kwargs) -> Any:

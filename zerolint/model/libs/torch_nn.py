@@ -251,7 +251,7 @@ def _call_loss(ip, callee: V.Loss, node, args, kwargs, text) -> Any:
 
 # ------------------------------------------------------------------ module methods and attributes
 def _mode(ip, recv, recv_text, method, node, args, kwargs) -> Any:
-    """model.eval(), model.train(), model.train(False)."""
+    """model.eval(), model.train(), model.train(False); model.train(flag) sets the mode by a run-time flag."""
     if not (isinstance(recv, V.Module) or recv is None and may_be_module(recv_text)
             or isinstance(recv, V.Instance) and recv.cls.is_module):
         return PASS
@@ -261,6 +261,8 @@ def _mode(ip, recv, recv_text, method, node, args, kwargs) -> Any:
         if is_false(first):
             mode = "eval"
         elif not (isinstance(first, cst.Name) and first.value == "True"):
+            ip.emit(F.MODE_FLAG, node, receiver=recv_text, flag=first,
+                    module=recv.info if isinstance(recv, V.Module) else None)
             return recv
     ip.emit(F.MODE_EVAL if mode == "eval" else F.MODE_TRAIN, node, receiver=recv_text,
             module=recv.info if isinstance(recv, V.Module) else None)
