@@ -74,6 +74,26 @@ def test_every_event_of_every_fixture_has_its_kinds_data(path):
             (event.kind, sorted(keys - shape.__required_keys__ - shape.__optional_keys__))
 
 
+def test_mode_and_grad_switched_by_a_run_time_flag_are_events():
+    code = (
+        "import torch\nfrom torch import nn\n\n"
+        "def run(model, loader, train=True):\n"
+        "    model.train(mode=train)\n"
+        "    torch.set_grad_enabled(train)\n"
+        "    with torch.set_grad_enabled(train):\n"
+        "        pass\n"
+        "    with torch.no_grad():\n"
+        "        model.train(False)\n"
+        "    with torch.enable_grad():\n"
+        "        model.train()\n")
+    model = SemanticModel(cst.parse_module(code), "t.py")
+    kinds = [(e.kind, e.data.get("enabled")) for e in model.events() if e.kind != F.CALL]
+    assert kinds == [(F.MODE_FLAG, None), (F.GRAD_MODE, None), (F.GRAD_MODE, None), (F.GRAD_MODE, False),
+                     (F.MODE_EVAL, None), (F.GRAD_MODE, True), (F.MODE_TRAIN, None)]
+    flag = next(model.events(F.MODE_FLAG)).data["flag"]
+    assert isinstance(flag, cst.Name) and flag.value == "train"
+
+
 _LIT = """\
 import torch
 from torch import nn

@@ -35,17 +35,24 @@ def iterations(event: F.Event, depth: int = 4) -> Iterator[list]:
     Nothing is yielded when the event is in a function that is never called from a loop here and that no
     framework calls once per batch: then the iteration is unknown.
     """
+    for iteration, _ in iterations_by(event, depth):
+        yield iteration
+
+
+def iterations_by(event: F.Event, depth: int = 4) -> Iterator[tuple]:
+    """``iterations``, each with what repeats it: None for a loop of this file, else the method a framework
+    calls once per batch (``FunctionFacts.per_batch``: Lightning's ``training_step``) whose body it is."""
     if event.loop is not None:
-        yield F.expand(event.loop.events)
+        yield F.expand(event.loop.events), None
         return
     found = False
     if depth > 0:
         for site in event.function.call_sites:
-            for iteration in iterations(site.event, depth - 1):
+            for pair in iterations_by(site.event, depth - 1):
                 found = True
-                yield iteration
+                yield pair
     if not found and event.function.per_batch:
-        yield per_batch_iteration(event.function)
+        yield per_batch_iteration(event.function), event.function
 
 
 _PER_BATCH_MEMO: dict = {}  # id(fn.per_batch) -> (fn.per_batch, event count, the expanded iteration)

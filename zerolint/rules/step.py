@@ -14,6 +14,14 @@ def _call(event: F.Event) -> str:
     return f"`{text}`" if len(text) <= 60 else "optimizer.step()"
 
 
+def _runs_in(method: F.FunctionFacts | None) -> str:
+    """Where a step repeats, up to the clause that says what the iteration does: a loop, or a method the
+    framework calls once per batch (Lightning's training_step under manual optimization)."""
+    if method is None:
+        return "runs in a loop that"
+    return f"runs in `{method.name}`, which Lightning calls once per batch and which"
+
+
 def _related(a: str, b: str) -> bool:
     """Is one module, as written, the other or inside it (`model` and `model.encoder`)?"""
     a, b = a.split("."), b.split(".")
@@ -50,17 +58,17 @@ class MissingZeroGrad(Rule):
             closure = step.data.get("closure")
             if closure is not None and any(e.kind == F.ZERO_GRAD for e in F.expand(closure.events)):
                 continue
-            for iteration in regions.iterations(step):
+            for iteration, method in regions.iterations_by(step):
                 clears = [item.event for item in iteration if item.kind == F.ZERO_GRAD]
                 if not clears:
                     yield Report(step.node, (
-                        f"{_call(step)} runs in a loop that never clears gradients, so "
+                        f"{_call(step)} {_runs_in(method)} never clears gradients, so "
                         "every step applies the sum of all previous gradients and training diverges "
                         "or stalls. Call optimizer.zero_grad() once per iteration, before backward()."))
                     break
                 if not any(_clears_for(clear, step, iteration) for clear in clears):
                     yield Report(step.node, (
-                        f"{_call(step)} runs in a loop that clears the gradients of the other "
+                        f"{_call(step)} {_runs_in(method)} clears the gradients of the other "
                         "optimizer's parameters but never its own, so every step applies the sum of all "
                         "previous gradients and that model diverges or stalls. Call "
                         f"`{step.data.get('optimizer') or 'optimizer'}.zero_grad()` once per iteration, "
@@ -180,11 +188,11 @@ class MissingBackwardOrStep(Rule):
         for step in model.events(F.STEP):
             if step.data.get("has_closure_arg"):
                 continue
-            for iteration in regions.iterations(step):
+            for iteration, method in regions.iterations_by(step):
                 kinds = {i.kind for i in iteration}
                 if F.LOSS in kinds and F.BACKWARD not in kinds:
                     yield Report(step.node, (
-                        f"{_call(step)} runs in a loop that computes a loss but never calls backward(): "
+                        f"{_call(step)} {_runs_in(method)} computes a loss but never calls backward(): "
                         "no gradients are computed, so the step changes nothing and the loss stays flat. "
                         "Call loss.backward() before the step."))
                     break
