@@ -111,9 +111,11 @@ class OptimizerNewData(_OptimizerNewData, total=False):
     prompt_learning: bool  # torch.optim: it trains a peft prompt-learning model (soft prompts only)
 
 
-class AccumulateData(TypedDict):
+class AccumulateData(TypedDict, total=False):
     target: str
     init_loop: Optional["Loop"]  # the loop of the accumulator's last plain assignment
+    # ``losses.append(loss)``: the appended name (the list keeps it, and its graph, alive); absent for ``+=``
+    appended: Optional[str]
 
 
 class ArgmaxData(TypedDict):

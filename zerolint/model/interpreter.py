@@ -838,7 +838,13 @@ class Interpreter:
             return self.library_call(qual, node, args, kwargs)
         if method is not None:
             if method == "append" and isinstance(func.value, cst.Name) and len(args) == 1 and not kwargs:
+                if isinstance(args[0], V.Tensor) and args[0].loss_graph and isinstance(node.args[0].value, cst.Name) \
+                        and (isinstance(recv, V.ListOf) or isinstance(recv, V.Seq) and recv.is_list):
+                    self.emit(F.ACCUMULATE, node, target=func.value.value, appended=node.args[0].value.value,
+                              init_loop=self.facts.binding_loops.get(func.value.value))  # losses.append(loss)
                 self._append(func.value.value, recv, args[0])
+            if method == "update" and isinstance(recv, V.Record):
+                self._update_record(recv, node, args, kwargs)
             if method in _MUTATORS and node.args:
                 self.reach.mutate(func.value, reach_of.join(*(self.reach.of(a.value) for a in node.args)))
             return self.method_call(recv, method, node, args, kwargs)
@@ -854,6 +860,14 @@ class Interpreter:
             self.env[name] = V.ListOf(value)
         elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
             self.env[name] = None
+
+    def _update_record(self, record: V.Record, node: cst.Call, args: list, kwargs: dict) -> None:
+        """``kwargs.update(other, lr=...)``: the fields ``other`` is known to hold, or any field may have changed."""
+        if any(a.star for a in node.args) or args and not (len(args) == 1 and isinstance(args[0], V.Record)):
+            record.fields.clear()
+            return
+        for name, value in {**(args[0].fields if args else {}), **kwargs}.items():
+            self._store_field(record, name, value)
 
     def _draw(self, value: Any, source: cst.BaseExpression, read: cst.BaseExpression) -> None:
         """Record the data a loop reads other than by iterating it: ``next(it)``, ``dataset[i]`` (``read``)."""

@@ -327,13 +327,23 @@ class LossAccumulatedWithGraph(Rule):
                 continue
             name = event.data["target"]
             fn = event.function
-            if name in fn.returned_names or any(
+            appended = event.data.get("appended")
+            if appended is not None and not any(e.kind == F.BACKWARD and e.data.get("receiver") == appended
+                                                for e in event.loop.events):
+                continue  # losses.append(loss) with no loss.backward() here: kept for a later backward over them
+            if (appended is None and name in fn.returned_names) or any(
                     e.kind == F.BACKWARD and e.data.get("receiver") == name for e in fn.events):
                 continue
             init_loops = set(event.data["init_loop"].ancestors()) if event.data.get("init_loop") else set()
             across = [loop for loop in event.loop.ancestors() if loop not in init_loops]
             if not any(regions.has_training(loop.events) for loop in across):
                 continue  # a per-iteration sum (reset inside the training loop), not a running total
+            if appended is not None:
+                yield Report(event.node, (
+                    f"`{source(event.node)}` keeps a loss tensor that still holds its autograd graph in a list "
+                    "that lives across iterations: every iteration's graph stays in memory until the run slows "
+                    f"down or runs out of memory. Append `{appended}.item()` (or `{appended}.detach()`) instead."))
+                continue
             yield Report(event.node, (
                 f"`{source(event.node)}` adds a loss tensor that still holds its autograd graph to a "
                 "running total: every iteration's graph stays in memory until the run slows down or "

@@ -34,6 +34,7 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     if isinstance(dataset, V.Dataset) and dataset.train is not None:
         dataset_role = "train" if dataset.train else "eval"
     keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    spread = _spread_keywords(ip, node)  # DataLoader(ds, **loader_kwargs): the dict's known keys
     indices = _subset_indices(keywords.get("sampler")) or _subset_indices(dataset_node, 1)
     if indices is not None:  # K-fold / a split by index lists: the indices decide which part is read
         dataset_role = role_of_name(dotted(indices))
@@ -42,6 +43,9 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     shuffled: Optional[bool] = False
     if "sampler" in keywords or "batch_sampler" in keywords or len(node.args) > 2 and node.args[2].keyword is None:
         shuffled = True
+    elif spread is not None and "shuffle" not in keywords:
+        # a sampler shuffles; a shuffle value is not known here (True/False are not evaluated): leave it open
+        shuffled = True if "sampler" in spread or "batch_sampler" in spread else None if "shuffle" in spread else False
     elif "shuffle" in keywords:
         flag = keywords["shuffle"]
         shuffled = flag.value == "True" if isinstance(flag, cst.Name) and flag.value in ("True", "False") \
@@ -59,6 +63,22 @@ def _data_loader(ip, qual, node: cst.Call, args: list, kwargs: dict) -> Any:
     if known and isinstance(dataset, V.Instance) and "batch_sampler" not in keywords:
         batch = _collate(ip, node, dataset, keywords, kwargs)
     return V.Loader(dataset if known else None, None, node, dataset_role, shuffled, batch)
+
+
+def _spread_keywords(ip, node: cst.Call) -> Optional[dict]:
+    """The keywords a call's ``**name`` arguments pass, when each is a dict whose keys are all known here
+    (``{"batch_size": 64}``, later ``.update``/``[key] =`` stores included); None otherwise (no ``**``, a ``*``,
+    a dict of unknown or no keys)."""
+    stars = [a for a in node.args if a.star]
+    if not stars or any(a.star != "**" for a in stars):
+        return None
+    merged: dict = {}
+    for arg in stars:
+        value = ip.quiet_eval(arg.value)
+        if not isinstance(value, V.Record) or not value.fields or "" in value.fields:
+            return None
+        merged.update(value.fields)
+    return merged
 
 
 def _batches(node: cst.Call, keywords: dict) -> bool:
