@@ -116,6 +116,7 @@ class AccumulateData(TypedDict, total=False):
     init_loop: Optional["Loop"]  # the loop of the accumulator's last plain assignment
     # ``losses.append(loss)``: the appended name (the list keeps it, and its graph, alive); absent for ``+=``
     appended: Optional[str]
+    attribute: bool  # ``self.total += loss``: the target is the object's state (``target`` is ``self.total``)
 
 
 class ArgmaxData(TypedDict):

@@ -102,6 +102,9 @@ class FunctionFacts:
     # optimization) or a hook it calls around it: with no loop of this file around them, the bodies of these
     # methods (the hooks and the method, in order) are one training iteration. Empty: neither.
     per_batch: tuple = ()
+    # A method a framework calls once per training batch in every mode (libs.BATCH_METHODS: Lightning's
+    # training_step): its `self.` state lives across batches even where the file has no loop around it.
+    batch_method: bool = False
 
     @property
     def is_module(self) -> bool:

@@ -119,7 +119,7 @@ class Interpreter:
     def _mark_per_batch(self, by_name: dict) -> None:
         """Mark the methods a framework calls once per batch (``libs.PER_BATCH``), from the library bases of a
         class and of its bases defined in this file."""
-        if not libs.PER_BATCH:
+        if not libs.PER_BATCH and not libs.BATCH_METHODS:
             return
         for c in self.classes:
             if not c.bases:
@@ -132,6 +132,9 @@ class Interpreter:
                 lineage.append(cls)
                 todo.extend(by_name[n] for n in (dotted(b) or "" for b in cls.bases) if n in by_name)
             quals = [self.imports.resolve(b) or "" for cls in lineage for b in cls.bases]
+            for name in libs.batch_methods(quals):
+                if name in c.methods:
+                    c.methods[name].batch_method = True
             for name, order in libs.per_batch_methods(quals, [cls.node for cls in lineage]).items():
                 if name in c.methods:
                     hooks = tuple(c.methods[m] for m in order if m in c.methods)
@@ -456,6 +459,11 @@ class Interpreter:
                     self.emit(F.ACCUMULATE, node, target=node.target.value,
                               init_loop=self.facts.binding_loops.get(node.target.value))
                 self.env[node.target.value] = None
+            elif isinstance(node.target, cst.Attribute) and isinstance(node.operator, cst.AddAssign) \
+                    and isinstance(value, V.Tensor) and value.loss_graph \
+                    and (dotted(node.target) or "").startswith("self."):
+                # `self.running_loss += loss`: object state, which outlives the call
+                self.emit(F.ACCUMULATE, node, target=dotted(node.target), attribute=True)
         elif t is cst.Return:
             if node.value is not None:
                 value = self.ev(node.value)

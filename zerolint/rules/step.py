@@ -323,10 +323,20 @@ class LossAccumulatedWithGraph(Rule):
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
         for event in model.events(F.ACCUMULATE):
-            if event.loop is None or event.grad_off:
+            if event.grad_off:
                 continue
             name = event.data["target"]
             fn = event.function
+            if event.data.get("attribute") and _backpropagated_by_its_class(fn, name):
+                continue  # `self.acc += loss` ... `self.acc.backward()`: accumulated for one backward
+            if event.loop is None:
+                if event.data.get("attribute") and fn.batch_method:
+                    yield Report(event.node, (
+                        f"`{source(event.node)}` adds a loss tensor that still holds its autograd graph to the "
+                        f"module's state: `{fn.name}` runs once per batch, so every batch's graph stays in memory "
+                        "until the run slows down or runs out of memory. Accumulate `loss.item()` (or "
+                        "`loss.detach()`) instead, or log the loss with `self.log`."))
+                continue
             appended = event.data.get("appended")
             if appended is not None and not any(e.kind == F.BACKWARD and e.data.get("receiver") == appended
                                                 for e in event.loop.events):
@@ -348,6 +358,12 @@ class LossAccumulatedWithGraph(Rule):
                 f"`{source(event.node)}` adds a loss tensor that still holds its autograd graph to a "
                 "running total: every iteration's graph stays in memory until the run slows down or "
                 "runs out of memory. Accumulate `loss.item()` (or `loss.detach()`) instead."))
+
+
+def _backpropagated_by_its_class(fn: F.FunctionFacts, name: str) -> bool:
+    """Is ``self.<x>`` backpropagated in a method of the same class (or in this function)?"""
+    methods = fn.cls.methods.values() if fn.cls is not None else (fn,)
+    return any(e.kind == F.BACKWARD and e.data.get("receiver") == name for m in methods for e in m.events)
 
 
 @register

@@ -31,6 +31,9 @@ table              key                                              handler
                                                                      and the hooks it calls around it (their
                                                                      bodies make one training iteration); the
                                                                      nodes are the class and its bases of the file
+``BATCH_METHODS``  base-class qualified-name ending                 the methods the framework calls once per
+                                                                     training batch in every mode, gradients on
+                                                                     (their ``self.`` state lives across batches)
 =================  ===============================================  ==============================================
 
 A few single facts the core needs are named constants of one module, re-exported below
@@ -48,7 +51,7 @@ from . import (audio, hf, keras, lightning, numpy_sklearn, pandas, pil, stdlib, 
 LIBRARIES = (tensor, torch_nn, torch_optim, torch_data, torchvision, timm, audio, lightning, hf, keras, numpy_sklearn,
              pil, stdlib, pandas, video)
 _TABLES = ("CALLS", "PREFIXES", "SUFFIXES", "METHODS", "RECEIVERS", "ATTRIBUTES", "SET_ATTRIBUTES",
-           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS", "PER_BATCH")
+           "SUBSCRIPTS", "VALUE_CALLS", "MODULE_BASES", "DECORATORS", "PER_BATCH", "BATCH_METHODS")
 
 
 def _merge(libraries: tuple) -> dict:
@@ -76,6 +79,7 @@ VALUE_CALLS: dict = _M["VALUE_CALLS"]
 MODULE_BASES: dict = _M["MODULE_BASES"]
 DECORATORS: dict = _M["DECORATORS"]
 PER_BATCH: dict = _M["PER_BATCH"]
+BATCH_METHODS: dict = _M["BATCH_METHODS"]
 _MODULE_BASE_SUFFIXES = tuple(MODULE_BASES)
 _FRAMEWORKS = set(MODULE_BASES.values())
 
@@ -169,6 +173,13 @@ def per_batch_methods(quals: list, nodes: list) -> dict:
         if unseen or any(q.endswith(suffix) for q in quals):
             methods.update(handler(nodes))
     return methods
+
+
+def batch_methods(quals: list) -> set:
+    """The methods a framework calls once per training batch, in every mode (``BATCH_METHODS``), for a class
+    whose imported bases (its own and those of its bases defined in the file) are ``quals``."""
+    return {name for suffix, names in BATCH_METHODS.items() if any(q.endswith(suffix) for q in quals)
+            for name in names}
 
 
 def is_scheduler_class(qual: Optional[str]) -> bool:

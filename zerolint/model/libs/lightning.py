@@ -133,6 +133,7 @@ METHODS = {"manual_backward": backward, "optimizers": _optimizers, "save_hyperpa
            "toggle_optimizer": _no_event, "untoggle_optimizer": _no_event}
 MODULE_BASES = {"LightningModule": "torch"}
 PER_BATCH = {"LightningModule": _manual_optimization}
+BATCH_METHODS = {"LightningModule": ("training_step",)}  # validation/test steps run with gradients off
 ATTRIBUTES = {V.Optimizer: _optimizer_attribute}
 
 # A LightningModule's attributes that hold settings and loop state, not parameters (model/reach.py).
