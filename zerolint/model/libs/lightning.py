@@ -8,17 +8,15 @@ Trainer clears, backpropagates the returned loss and steps around it, so the bod
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import libcst as cst
 
-from ... import lazy_re
-from ..names import literal
-
 from .. import facts as F
 from .. import values as V
-from ..util import PASS
+from ..names import dotted, literal
+from ..util import PASS, is_false
+from ..walk import descendants
 from .tensor import backward
 
 
@@ -79,24 +77,34 @@ def _save_hyperparameters(ip, recv, recv_text, method, node, args, kwargs) -> An
     return None
 
 
-# Manual optimization, as written: `automatic_optimization = False` (a class attribute or `self.` store, not
-# commented out), a property returning False, or a call of manual_backward (which Lightning refuses under
-# automatic optimization).
-_MANUAL = lazy_re.compile(r"^[ \t]*(?:self\.)?automatic_optimization\s*(?::[^=\n]*)?=\s*False\b"
-                     r"|def automatic_optimization\(self\)[^:]*:(?:\s*(?:#[^\n]*|\"\"\"[^\"]*\"\"\"))*\s*return False\b"
-                     r"|^[^#\n]*\bmanual_backward\(", re.M)
-_EMPTY = cst.Module([])
-
-
 _BATCH_HOOKS = ("on_train_batch_start", "training_step", "training_step_end", "on_train_batch_end")
 
 
 def _manual_optimization(nodes: list) -> dict:
     """``training_step`` runs once per batch with the step order the user wrote, under manual optimization,
     between the ``on_train_batch_start`` and ``on_train_batch_end`` hooks."""
-    if any(_MANUAL.search(_EMPTY.code_for_node(node)) for node in nodes):
+    if any(_manual(node) for node in nodes):
         return {"training_step": _BATCH_HOOKS}
     return {}
+
+
+def _manual(node: cst.ClassDef) -> bool:
+    """Manual optimization, as written in the class: `automatic_optimization = False` (a class attribute or a
+    `self.` store), a property returning False, or a call of manual_backward (which Lightning refuses under
+    automatic optimization). Read from the nodes, so comments and strings do not count."""
+    for item in descendants(node):
+        if isinstance(item, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in item.targets] if isinstance(item, cst.Assign) else [item.target]
+            if any(dotted(t) in ("automatic_optimization", "self.automatic_optimization") for t in targets) \
+                    and is_false(item.value):
+                return True
+        elif isinstance(item, cst.FunctionDef) and item.name.value == "automatic_optimization":
+            if any(isinstance(r, cst.Return) and is_false(r.value) for r in descendants(item.body)):
+                return True
+        elif isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) \
+                and item.func.attr.value == "manual_backward":
+            return True
+    return False
 
 
 def _lr_schedulers(ip, recv, recv_text, method, node, args, kwargs) -> Any:

@@ -9,9 +9,8 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from ..names import literal
-
 from .. import values as V
+from ..names import literal
 from .tensor import dtype_of_args
 
 _FRAME_PROPERTIES = {"shape", "columns", "index", "dtypes", "T", "size", "ndim", "empty", "iloc", "loc", "at", "iat",

@@ -5,9 +5,8 @@ from typing import Any
 
 import libcst as cst
 
-from ..names import literal
-
 from .. import values as V
+from ..names import literal
 from ..util import first_arg
 
 
