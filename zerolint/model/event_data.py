@@ -95,11 +95,15 @@ class CallData(TypedDict):
     callee: "FunctionFacts"
 
 
-class SoftmaxData(TypedDict):
+class _SoftmaxData(TypedDict):
     single_unit: bool
     dim_given: bool
     dim: Optional[int]
     input: Any
+
+
+class SoftmaxData(_SoftmaxData, total=False):
+    call: Any  # a softmax layer applied through a module call: that call (model(batch)); absent otherwise
 
 
 class _OptimizerNewData(TypedDict):

@@ -77,6 +77,10 @@ class ModuleInfo:
     # True; False once another layer came first; None while only reshaping/dropout layers were added.
     normalizes_input: Optional[bool] = None
     prompt_learning: bool = False  # peft prompt/prefix tuning: only virtual-token embeddings train
+    # A Softmax/LogSoftmax layer (or a Sequential whose output is one): the literal dim it normalizes over and
+    # the node that built that layer (where a wrong dim is fixed).
+    softmax_dim: Optional[int] = None
+    softmax_node: Any = None
 
 
 @dataclass(frozen=True)

@@ -326,15 +326,27 @@ def _called_on_one_sample(model: SemanticModel, event: F.Event) -> bool:
     return kinds == {"one"}
 
 
+def _one_sample_call(model: SemanticModel, event: F.Event, call: cst.Call) -> bool:
+    """A softmax layer reached through ``model(x)`` (a Sequential ending in Softmax(dim=0)) where ``x`` is one
+    sample (``model(torch.from_numpy(state).float())``): dim 0 is then its class dimension."""
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return bool(positional) and event.function is not None and \
+        _input_kind(positional[0].value, event.function, model) == "one"
+
+
 @register
 class SoftmaxDim(Rule):
     code = "ZL109"
 
     def check(self, model: SemanticModel) -> Iterable[Report]:
+        reported = set()
         for event in model.events(F.SOFTMAX_CALL):
-            if event.data.get("single_unit"):
+            if event.data.get("single_unit") or id(event.node) in reported:
                 continue
             inp = event.data.get("input")
+            call = event.data.get("call")
+            if call is not None and _one_sample_call(model, event, call):
+                continue
             if not event.data.get("dim_given"):
                 yield Report(event.node, (
                     "softmax without `dim`: PyTorch guesses the dimension (dim=0 for 1-D and 3-D input), "
@@ -342,6 +354,7 @@ class SoftmaxDim(Rule):
                     "`dim=1` (or `dim=-1`) explicitly."))
             elif event.data.get("dim") == 0 and isinstance(inp, V.Tensor) and inp.model is not None \
                     and not _called_on_one_sample(model, event):
+                reported.add(id(event.node))
                 yield Report(event.node, (
                     "softmax over dim=0 of a batched (N, C) model output normalizes across the batch, not "
                     "the classes: each sample's scores depend on the others and predictions are wrong. Use "

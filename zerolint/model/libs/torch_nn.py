@@ -77,6 +77,8 @@ def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
         if name in ("Softmax", "LogSoftmax"):
             dim_node = dim_node_of(node, 0)
             softmax_event(ip, node, None, dim_node, dim_node is not None)
+            if dim_node is not None:
+                info.softmax_dim, info.softmax_node = literal_int(ip.quiet_eval(dim_node)), node
         if name.startswith("Transformer"):
             info.has_dropout_or_bn = True
         return V.Module(info)
@@ -122,14 +124,18 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
     info.normalizes_input = first in V.INPUT_NORM_LAYERS if first is not None else None
     units = None
     output = None
+    softmax = None  # the softmax layer that makes the output, if one does
     for m in modules:
         if m.returns_tuple:
             return info
         if m.passthrough:
             output = m.output or output
+            softmax = m if m.output in (V.SOFTMAX, V.LOG_SOFTMAX) else softmax
             continue
-        output, units = m.output, m.units
+        output, units, softmax = m.output, m.units, None
     info.output, info.units = output, units
+    if softmax is not None:
+        info.softmax_dim, info.softmax_node = softmax.softmax_dim, softmax.softmax_node
     return info
 
 
@@ -182,6 +188,8 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
     inp = args[0] if args else None
     if info.framework == "torch" and (ip.facts.cls is None or not ip.facts.cls.is_module):
         ip.emit(F.FORWARD, node, module=info, receiver=text, input=inp)
+    if info.softmax_dim == 0 and info.softmax_node is not None:
+        _softmax_layer_applied(ip, info, node, inp)
     if info.name in V.RECURRENT_LAYERS:
         ip.emit(F.RNN_INPUT, node, module=info, input=inp)
         padded = isinstance(inp, V.Tensor) and (inp.padded or inp.pad_input)
@@ -212,6 +220,18 @@ def forward(ip, info: V.ModuleInfo, node: cst.Call, text: Optional[str], args: t
         return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node,
                         dim_names=V.BATCH_MAJOR)
     return V.Tensor(activation=info.output, units=info.units, model=info, dtype="float", origin=node)
+
+
+def _softmax_layer_applied(ip, info: V.ModuleInfo, node: cst.Call, inp: Any) -> None:
+    """A Softmax(dim=0) layer applied (``self.softmax(self.fc(x))``), or a Sequential ending in one called
+    (``model(state_batch)``): the softmax runs over the first axis of what reaches it. Reported where the
+    layer is built; ``call`` lets the rule tell a call on one sample from one on a batch."""
+    if info.passthrough:  # the layer itself: its input is what it normalizes
+        reaching = inp if isinstance(inp, V.Tensor) else None
+    else:  # a Sequential: what reaches its last softmax is the output of the layers before it
+        reaching = V.Tensor(model=info, units=info.units, dtype="float", origin=node)
+    ip.emit(F.SOFTMAX_CALL, info.softmax_node, single_unit=False, dim_given=True, dim=0, input=reaching,
+            call=node)
 
 
 def _call_module(ip, callee: V.Module, node, args, kwargs, text) -> Any:
