@@ -55,6 +55,7 @@ class Interpreter:
         self.guards: list = []  # tests of the enclosing if statements (for weight-init context)
         self._instances: dict = {}  # (class id, field) -> the value the first instance got
         self.guards_models = False  # the file imports a package where `model(x)` on an unknown name is a forward
+        self._module_aliases: list = []  # (name, attribute chain) of module-level `name = pkg.module` (pass 1)
 
     # ------------------------------------------------------------------ pass 1: definitions
     def collect(self, body, parent: F.FunctionFacts, cls: Optional[F.ClassFacts]) -> None:
@@ -63,6 +64,10 @@ class Interpreter:
                 for small in stmt.body:
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
                         self.imports.add(small)
+                    elif parent.is_module and cls is None and isinstance(small, cst.Assign) \
+                            and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) \
+                            and isinstance(small.value, cst.Attribute) and self.imports.resolve(small.value):
+                        self._module_aliases.append((small.targets[0].target.value, small.value))
             elif isinstance(stmt, cst.FunctionDef):
                 facts = F.FunctionFacts(stmt.name.value, stmt, parent=parent, cls=cls)
                 facts.decorated_grad_off = any(self._is_grad_off_decorator(d.decorator) for d in stmt.decorators)
@@ -82,6 +87,26 @@ class Interpreter:
             else:
                 for block in _blocks(stmt):
                     self.collect(block, parent, cls)
+
+    def _alias_modules(self) -> None:
+        """``data = pkg.datasets.mnist`` / ``F = pkg.nn.functional`` at module level: the name stands for that module
+        (or function) as an import alias would, when nothing else in the file binds it."""
+        if not self._module_aliases:
+            return
+        bound: dict = {}
+        for node in descendants(self.module):
+            names = ()
+            if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
+                names = _bound_names(node.target)
+            elif isinstance(node, (cst.AsName, cst.Param)):
+                names = _bound_names(node.name)
+            elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                names = (node.name.value,)
+            for name in names:
+                bound[name] = bound.get(name, 0) + 1
+        for name, value in self._module_aliases:
+            if bound.get(name) == 1 and name not in self.imports.aliases:
+                self.imports.aliases[name] = self.imports.resolve(value)
 
     def _is_grad_off_decorator(self, node: cst.BaseExpression) -> bool:
         target = node.func if isinstance(node, cst.Call) else node
@@ -144,6 +169,7 @@ class Interpreter:
     # ------------------------------------------------------------------ driver
     def run(self) -> None:
         self.collect(self.module.body, self.module_facts, None)
+        self._alias_modules()
         self.guards_models = self.imports.imports_any(*libs.FORWARD_BY_NAME)
         self._classify_classes()
         self._interpret(self.module_facts, self.module.body, self.globals)
@@ -1260,6 +1286,17 @@ def _blocks(stmt: cst.CSTNode) -> list:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _bound_names(target) -> tuple:
+    """The plain names an assignment target binds (``a``, ``a, (b, c)``, ``*rest``)."""
+    if isinstance(target, cst.Name):
+        return (target.value,)
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return tuple(name for el in target.elements for name in _bound_names(el.value))
+    if isinstance(target, cst.StarredElement):
+        return _bound_names(target.value)
+    return ()
 
 
 def _mentions(node: cst.CSTNode, words: tuple) -> bool:
