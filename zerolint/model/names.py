@@ -34,6 +34,24 @@ def dotted(expr: cst.BaseExpression) -> Optional[str]:
     return None
 
 
+def dotted_indexed(expr: cst.BaseExpression) -> Optional[str]:
+    """``a.b[0].c`` for a Name/Attribute chain that may index by integer literals (``layers[0].weight``), else None."""
+    parts = []
+    while True:
+        if isinstance(expr, cst.Attribute):
+            parts.append("." + expr.attr.value)
+            expr = expr.value
+        elif isinstance(expr, cst.Subscript) and len(expr.slice) == 1 and isinstance(expr.slice[0].slice, cst.Index) \
+                and isinstance(expr.slice[0].slice.value, cst.Integer):
+            parts.append(f"[{expr.slice[0].slice.value.value}]")
+            expr = expr.value
+        elif isinstance(expr, cst.Name):
+            parts.append(expr.value)
+            return "".join(reversed(parts))
+        else:
+            return None
+
+
 def literal(node: cst.BaseExpression):
     """``node.evaluated_value`` of a string or number literal, read directly for the plain ones.
 

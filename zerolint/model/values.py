@@ -81,6 +81,7 @@ class ModuleInfo:
     # the node that built that layer (where a wrong dim is fixed).
     softmax_dim: Optional[int] = None
     softmax_node: Any = None
+    layers: tuple = ()  # a Sequential's layers (their ModuleInfo), in order, when every one is known
 
 
 @dataclass(frozen=True)

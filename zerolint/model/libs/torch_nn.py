@@ -12,7 +12,7 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted, literal
+from ..names import dotted, dotted_indexed, literal
 from ..naming import may_be_module
 from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
                     moved, number)
@@ -120,6 +120,7 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
         info.has_dropout_or_bn = False
     if name != "Sequential" or not items or len(modules) != len(items):
         return info
+    info.layers = tuple(modules)
     first = next((m.name for m in modules if m.name not in V.RESHAPE_LAYERS), None)
     info.normalizes_input = first in V.INPUT_NORM_LAYERS if first is not None else None
     units = None
@@ -153,10 +154,28 @@ def _utils(ip, qual, node, args, kwargs) -> Any:
 def _init(ip, qual, node, args, kwargs) -> Any:
     """nn.init.zeros_(layer.weight): a weight set to a constant."""
     if qual.rsplit(".", 1)[-1] in ("zeros_", "ones_", "constant_") and node.args:
-        target = dotted(node.args[0].value)
+        target = dotted_indexed(node.args[0].value)  # layer.weight, also net[0].weight
+        if target is not None and "[" in target and not _indexed_weight_layer(ip, node.args[0].value):
+            return None
         if is_weight(target):
             ip.emit(F.WEIGHT_INIT, node, target=target, guards=tuple(ip.guards), keras=False)
     return None
+
+
+def _indexed_weight_layer(ip, weight: cst.BaseExpression) -> bool:
+    """``net[0].weight``: is ``net[0]`` known to be a layer with weights to learn (not a norm layer, whose weight
+    is set to one on purpose)? Unknown: no."""
+    owner = weight.value if isinstance(weight, cst.Attribute) else None
+    if isinstance(owner, cst.Attribute) and owner.attr.value == "weight":  # net[0].weight.data
+        owner = owner.value
+    if not (isinstance(owner, cst.Subscript) and len(owner.slice) == 1 and isinstance(owner.slice[0].slice, cst.Index)
+            and isinstance(owner.slice[0].slice.value, cst.Integer)):
+        return False
+    container = ip.quiet_eval(owner.value)
+    layers = container.info.layers if isinstance(container, V.Module) and container.info is not None else ()
+    index = literal(owner.slice[0].slice.value)
+    name = layers[index].name if index < len(layers) else None
+    return bool(name) and name not in V.NORMALIZATION_LAYERS and name not in V.BATCHNORM_LAYERS
 
 
 def _clip(ip, qual, node, args, kwargs) -> Any:
