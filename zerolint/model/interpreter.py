@@ -485,6 +485,9 @@ class Interpreter:
                     self.emit(F.ACCUMULATE, node, target=node.target.value,
                               init_loop=self.facts.binding_loops.get(node.target.value))
                 self.env[node.target.value] = None
+                if isinstance(node.operator, cst.AddAssign) and isinstance(value, V.Seq) and value.is_list \
+                        and value.items:  # `layers += [nn.Linear(a, b), nn.ReLU()]`
+                    self.env[_last_item(node.target.value)] = value.items[-1]
             elif isinstance(node.target, cst.Attribute) and isinstance(node.operator, cst.AddAssign) \
                     and isinstance(value, V.Tensor) and value.loss_graph \
                     and (dotted(node.target) or "").startswith("self."):
@@ -522,6 +525,7 @@ class Interpreter:
             if isinstance(value, V.Loader):
                 value = self._bind_loader(value, target.value)
             self.env[target.value] = value
+            self.env.pop(_last_item(target.value), None)
             if self.recording:
                 self.facts.binding_loops[target.value] = self.loop
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -593,6 +597,10 @@ class Interpreter:
         return loader
 
     # ------------------------------------------------------------------ expressions
+    def last_item(self, name: str) -> Any:
+        """The value last appended to the list ``name`` (``xs.append(v)``, ``xs += [.., v]``) in its scope, or None."""
+        return self.lookup(_last_item(name), None)
+
     def lookup(self, name: str, default: Any = None) -> Any:
         """A name's value in the innermost scope that binds it (also the graph-reach keys of model/reach.py)."""
         if name in self.env:
@@ -887,9 +895,10 @@ class Interpreter:
         return self.call_value(callee, node, args, kwargs, dotted(func))
 
     def _append(self, name: str, recv: Any, value: Any) -> None:
-        """``xs.append(v)`` on a list bound here: the list holds values like ``v``."""
+        """``xs.append(v)`` on a list bound here: the list holds values like ``v``, the last one ``v``."""
         if name not in self.env:
             return
+        self.env[_last_item(name)] = value
         if isinstance(recv, V.Seq) and recv.is_list and not recv.items and value is not None:
             self.env[name] = V.ListOf(value)
         elif isinstance(recv, V.ListOf) and not V.same_value(recv.element, value):
@@ -1286,6 +1295,11 @@ def _blocks(stmt: cst.CSTNode) -> list:
 
 def _is_static(node: cst.FunctionDef) -> bool:
     return any(dotted(d.decorator) == "staticmethod" for d in node.decorators)
+
+
+def _last_item(name: str) -> str:
+    """The scope key of the value last appended to the list ``name`` (no identifier can clash with it)."""
+    return name + "[-1]"
 
 
 def _bound_names(target) -> tuple:

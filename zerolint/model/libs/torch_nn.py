@@ -59,7 +59,11 @@ def _nn(ip, qual: str, node: cst.Call, args: list, kwargs: dict) -> Any:
                       log_target=log_target(node, 3) if name == "KLDivLoss" else False)
     if name in V.CONTAINERS:
         _check_sequence(ip, node, args)
-        return V.Module(_sequential(name, args))
+        info = _sequential(name, args)
+        if name == "Sequential" and info.output is None and len(node.args) == 1 and node.args[0].star == "*" \
+                and isinstance(node.args[0].value, cst.Name):
+            _ends_with(info, ip.last_item(node.args[0].value.value))  # Sequential(*layers), layers built by appends
+        return V.Module(info)
     if name in ("DataParallel",):
         return args[0] if args and isinstance(args[0], V.Module) else None
     if name in V.LAYER_KINDS:
@@ -138,6 +142,17 @@ def _sequential(name: str, args: list) -> V.ModuleInfo:
     if softmax is not None:
         info.softmax_dim, info.softmax_node = softmax.softmax_dim, softmax.softmax_node
     return info
+
+
+def _ends_with(info: V.ModuleInfo, last: Any) -> None:
+    """A Sequential of a list built by appends (in a loop, so its layers are not all known) whose last appended
+    layer is known: that layer makes its output (a passthrough one, its activation; units stay unknown)."""
+    if not isinstance(last, V.Module) or last.info is None or last.info.returns_tuple:
+        return
+    if last.info.passthrough:
+        info.output = last.info.output
+    else:
+        info.output, info.units = last.info.output, last.info.units
 
 
 def _module_wrapper(ip, qual, node, args, kwargs) -> Any:
