@@ -7,7 +7,6 @@ which findings get ``[*]`` costs no whole-file transform; ``apply`` makes the ne
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -15,7 +14,7 @@ import libcst as cst
 
 from ..codes import CODES
 from ..diagnostic import Finding
-from ..model.names import ImportTable, dotted
+from ..model.names import ImportTable, bound_names, dotted
 from ..model.walk import children_unordered, descendants
 
 #: code -> its transform; a code gets one iff zerolint/codes.py declares it fixable (tests/test_codes.py)
@@ -384,17 +383,9 @@ def _binds(stmt: cst.CSTNode, name: str) -> bool:
     for node in descendants(stmt):
         target = node.target if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.For)) else \
             node.name if isinstance(node, cst.AsName) else None
-        if target is not None and name in _target_names(target):
+        if target is not None and name in bound_names(target):
             return True
     return False
-
-
-def _target_names(target: cst.BaseExpression) -> list:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _target_names(el.value)]
-    return []
 
 
 def _is_docstring(stmt) -> bool:

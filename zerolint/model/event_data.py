@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Optional, TypedDict
 
+import libcst as cst  # noqa: F401 - named in the annotations
+
+from .facts import FunctionFacts, Loop  # noqa: F401 - named in the annotations
 from .facts import (ACCUMULATE, ARGMAX, BACKWARD, CALL, CLIP, FORWARD, GRAD_MODE, INPUT_SCALING, LAST_STEP, LOADER,
                     LOSS, LR_SET, MANUAL_UPDATE, MODE_EVAL, MODE_FLAG, MODE_TRAIN, OPTIMIZER_NEW, RNN_INPUT,
                     SCHEDULER_STEP, SOFTMAX_CALL, STACK, STEP, WEIGHT_INIT, ZERO_GRAD)

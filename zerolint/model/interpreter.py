@@ -15,7 +15,7 @@ from . import facts as F
 from . import values as V
 from . import libs
 from . import reach as reach_of
-from .names import ImportTable, dotted, literal
+from .names import ImportTable, bound_names, dotted, literal
 from .reach import REACH, Reach
 from .naming import is_model_name, item_kind, role_of_name, tokens  # noqa: F401 - re-exported
 from .util import UNBOUNDED as _UNBOUNDED
@@ -97,9 +97,9 @@ class Interpreter:
         for node in descendants(self.module):
             names = ()
             if isinstance(node, (cst.AssignTarget, cst.AnnAssign, cst.AugAssign, cst.For, cst.CompFor)):
-                names = _bound_names(node.target)
+                names = bound_names(node.target)
             elif isinstance(node, (cst.AsName, cst.Param)):
-                names = _bound_names(node.name)
+                names = bound_names(node.name)
             elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 names = (node.name.value,)
             for name in names:
@@ -1300,17 +1300,6 @@ def _is_static(node: cst.FunctionDef) -> bool:
 def _last_item(name: str) -> str:
     """The scope key of the value last appended to the list ``name`` (no identifier can clash with it)."""
     return name + "[-1]"
-
-
-def _bound_names(target) -> tuple:
-    """The plain names an assignment target binds (``a``, ``a, (b, c)``, ``*rest``)."""
-    if isinstance(target, cst.Name):
-        return (target.value,)
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return tuple(name for el in target.elements for name in _bound_names(el.value))
-    if isinstance(target, cst.StarredElement):
-        return _bound_names(target.value)
-    return ()
 
 
 def _mentions(node: cst.CSTNode, words: tuple) -> bool:

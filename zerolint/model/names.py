@@ -34,6 +34,17 @@ def dotted(expr: cst.BaseExpression) -> Optional[str]:
     return None
 
 
+def bound_names(target: cst.BaseExpression) -> tuple:
+    """The plain names an assignment or loop target binds (``a``, ``a, (b, c)``, ``*rest``)."""
+    if isinstance(target, cst.Name):
+        return (target.value,)
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return tuple(name for el in target.elements for name in bound_names(el.value))
+    if isinstance(target, cst.StarredElement):
+        return bound_names(target.value)
+    return ()
+
+
 def dotted_indexed(expr: cst.BaseExpression) -> Optional[str]:
     """``a.b[0].c`` for a Name/Attribute chain that may index by integer literals (``layers[0].weight``), else None."""
     parts = []

@@ -24,6 +24,7 @@ import libcst as cst
 from . import libs
 from . import values as V
 from .facts import ClassFacts
+from .names import bound_names
 from .values import module_tree
 
 EMPTY: frozenset = frozenset()
@@ -276,7 +277,7 @@ class Reach:
         env = self.ip.env
         names, comp = [], e.for_in
         while comp is not None:
-            names += [n.value for n in _target_names(comp.target)]
+            names += bound_names(comp.target)
             comp = comp.inner_for_in
         missing = object()
         saved = {n: env.get(REACH + n, missing) for n in names}
@@ -314,11 +315,3 @@ def _via(ip: Any, node: cst.BaseExpression) -> Any:
     base = ip.quiet_peek(node.value)
     cls = base.cls if isinstance(base, V.Instance) else getattr(getattr(base, "info", None), "cls", None)
     return (cls, node.attr.value) if cls is not None else None
-
-
-def _target_names(target: cst.BaseExpression) -> list:
-    if type(target) is cst.Name:
-        return [target]
-    if type(target) in (cst.Tuple, cst.List):
-        return [n for el in target.elements for n in _target_names(el.value)]
-    return []

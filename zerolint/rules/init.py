@@ -6,6 +6,7 @@ from typing import Iterable
 import libcst as cst
 
 from ..model import SemanticModel, facts as F, values as V
+from ..model.names import bound_names
 from . import Report, Rule, register, source
 
 _NORM_WORDS = ("norm", "bn", "ln", "gn")
@@ -34,17 +35,10 @@ def _any_module(name: str, event: F.Event) -> bool:
         return True
     loop = event.loop
     while loop is not None:
-        if isinstance(loop.node, cst.For) and any(
-                isinstance(n, cst.Name) and n.value == name for n in _names(loop.node.target)):
+        if isinstance(loop.node, cst.For) and name in bound_names(loop.node.target):
             return True
         loop = loop.parent
     return False
-
-
-def _names(target: cst.BaseExpression) -> list:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for el in target.elements for n in _names(el.value)]
-    return [target]
 
 
 @register

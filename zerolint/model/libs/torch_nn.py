@@ -12,9 +12,9 @@ import libcst as cst
 
 from .. import facts as F
 from .. import values as V
-from ..names import dotted, dotted_indexed, literal
+from ..names import dotted_indexed, literal
 from ..naming import may_be_module
-from ..util import (PASS, activation_range, arg_node, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
+from ..util import (PASS, activation_range, bool_kw, first_arg, is_false, is_weight, kw, literal_int,
                     moved, number)
 from .tensor import activation, dim_node_of, softmax_event
 
